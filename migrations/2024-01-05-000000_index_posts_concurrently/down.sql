@@ -1,0 +1,2 @@
+DROP INDEX CONCURRENTLY IF EXISTS comments_post_id_idx;
+DROP INDEX CONCURRENTLY IF EXISTS posts_author_id_idx;

@@ -1,0 +1,244 @@
+//! One error enum per layer. Messages are lowercase, have no final period and
+//! name the file, version or argument at fault; a wrapped error is exposed as
+//! `#[source]` and never also interpolated, so `{:#}` prints each cause once.
+
+use std::path::PathBuf;
+
+/// Finding and reading `diesel.toml` and the migrations directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file or directory could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `diesel.toml` is not valid TOML or has the wrong shape.
+    #[error("invalid config file `{}`", path.display())]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// The TOML error, with line and column.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A config file named by `--config-file` or `DIESEL_CONFIG_FILE` does not exist.
+    #[error("config file `{}` does not exist", path.display())]
+    MissingConfigFile {
+        /// The config file that was asked for.
+        path: PathBuf,
+    },
+    /// The migrations directory named by a flag, the environment or `diesel.toml` does not exist.
+    #[error("migrations directory `{}` does not exist (from {origin})", path.display())]
+    MissingMigrationDir {
+        /// The directory.
+        path: PathBuf,
+        /// Where the path came from: a flag, an env var or a config file.
+        origin: String,
+    },
+    /// No `migrations/` directory was found in the current directory or any parent.
+    #[error(
+        "no `migrations` directory found in `{}` or any parent; pass --migration-dir or run `dmig init`",
+        start.display()
+    )]
+    NoMigrationDir {
+        /// The directory the upward search started from.
+        start: PathBuf,
+    },
+}
+
+/// Reading revisions from the migrations directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// A directory could not be listed.
+    #[error("cannot read directory `{}`", path.display())]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file or directory name is not valid UTF-8.
+    #[error("`{}` is not valid UTF-8", path.display())]
+    NotUtf8 {
+        /// The file (or directory whose name) is not UTF-8.
+        path: PathBuf,
+    },
+    /// A revision directory holds no files at all.
+    #[error("revision directory `{}` is empty (expected up.sql)", path.display())]
+    EmptyDir {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A revision directory has files but no `up.sql`.
+    #[error("revision directory `{}` has no up.sql", path.display())]
+    MissingUp {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Two directories derive the same version.
+    #[error(
+        "duplicate version `{version}`: `{}` and `{}`",
+        first.display(),
+        second.display()
+    )]
+    DuplicateVersion {
+        /// The shared version.
+        version: String,
+        /// The first directory.
+        first: PathBuf,
+        /// The second directory.
+        second: PathBuf,
+    },
+    /// A version that would break SQL or Diesel's `VARCHAR(50)` column.
+    #[error("invalid version {version:?} derived from `{}`: {reason}", path.display())]
+    InvalidVersion {
+        /// The version as derived.
+        version: String,
+        /// The revision directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `metadata.toml` is not valid TOML or has the wrong shape.
+    #[error("invalid `{}`", path.display())]
+    Metadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// The TOML error.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A SQL file cannot be lexed (an unterminated quote or comment).
+    #[error("cannot parse `{}`", path.display())]
+    Lex {
+        /// The SQL file.
+        path: PathBuf,
+        /// Where and what.
+        #[source]
+        source: crate::sql::LexError,
+    },
+    /// A SQL file has no statement: empty or only comments.
+    #[error("`{}` contains no SQL statement (it is empty or only comments)", path.display())]
+    EmptySql {
+        /// The SQL file.
+        path: PathBuf,
+    },
+    /// A `down.sql` is needed but the revision has none.
+    #[error("revision `{name}` has no down.sql, so it cannot be reverted")]
+    MissingDown {
+        /// The revision directory name.
+        name: String,
+    },
+}
+
+/// Resolving targets and ranges, and planning.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A target matches no revision.
+    #[error("unknown target `{target}`{}", candidates_suffix(candidates))]
+    UnknownTarget {
+        /// The target as given.
+        target: String,
+        /// Close matches, or the newest revisions.
+        candidates: Vec<String>,
+    },
+    /// A target prefix matches several revisions.
+    #[error("ambiguous target `{target}`{}", candidates_suffix(candidates))]
+    AmbiguousTarget {
+        /// The target as given.
+        target: String,
+        /// Every revision that matches.
+        candidates: Vec<String>,
+    },
+    /// A relative target points before base or past head.
+    #[error("target `{target}` is out of range: {reason}")]
+    OutOfRange {
+        /// The target as given.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// A range whose ends are in the wrong order for the command.
+    #[error("range `{range}` is backwards for {command}: {reason}")]
+    WrongOrder {
+        /// The range as given.
+        range: String,
+        /// upgrade, downgrade or stamp.
+        command: &'static str,
+        /// What would be expected.
+        reason: &'static str,
+    },
+    /// A malformed target or range.
+    #[error("invalid target `{target}`: {reason}")]
+    InvalidTarget {
+        /// The target as given.
+        target: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// `--transaction single` with a revision that must run outside a transaction.
+    #[error(
+        "--transaction single cannot include revision `{name}`: its metadata.toml sets run_in_transaction = false"
+    )]
+    NonTransactionalInSingle {
+        /// The revision directory name.
+        name: String,
+    },
+    /// A downgrade would need a revision that is applied but missing on disk.
+    #[error("version `{version}` is applied but missing from the migrations directory, so it cannot be reverted")]
+    AppliedMissingOnDisk {
+        /// The applied version.
+        version: String,
+    },
+    /// `--strict` and a pending revision older than the newest applied one.
+    #[error("revision `{name}` is pending but older than the newest applied revision ({count} such revision(s)); refusing because of --strict")]
+    OutOfOrder {
+        /// The oldest such revision.
+        name: String,
+        /// How many there are.
+        count: usize,
+    },
+    /// A revision needed by the plan is unusable (no down.sql, empty SQL, ...).
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+fn candidates_suffix(candidates: &[String]) -> String {
+    if candidates.is_empty() {
+        String::new()
+    } else {
+        format!("; candidates: {}", candidates.join(", "))
+    }
+}
+
+/// Writing a rendered script.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The output could not be written.
+    #[error("cannot write `{}`", path.display())]
+    Write {
+        /// The output path (`-` for stdout).
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}

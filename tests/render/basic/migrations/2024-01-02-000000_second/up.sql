@@ -1,0 +1,4 @@
+CREATE TABLE second (
+    id SERIAL PRIMARY KEY,
+    first_id INT NOT NULL REFERENCES first (id)
+)

@@ -1,0 +1,2 @@
+DROP INDEX CONCURRENTLY first_label_idx;
+DROP INDEX CONCURRENTLY second_first_id_idx;

@@ -1,0 +1,2 @@
+DROP FUNCTION traps_count();
+DROP TABLE traps;

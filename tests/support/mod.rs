@@ -1,0 +1,2 @@
+pub mod pg;
+pub mod project;

@@ -1,0 +1,676 @@
+//! A real PostgreSQL for the integration tests, never a mock.
+//!
+//! With `DMIG_TEST_DATABASE_URL` set to an admin URL (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`) the tests use that server.
+//! Otherwise the first test that needs a database starts a throwaway cluster
+//! with the local server binaries (`initdb`, `pg_ctl`, `postgres`) in a temp
+//! dir, on a free port of 127.0.0.1, and every test of the process shares it.
+//! Rust never drops statics, so a detached watchdog stops the cluster and
+//! removes its dir once the test process is gone.
+//!
+//! Each test gets its own database from [`TestDb::new`], dropped in `Drop`.
+//! Admin work goes through the `psql` binary, so no driver is needed here.
+
+// Not every test module uses every helper.
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{self, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+const URL_ENV: &str = "DMIG_TEST_DATABASE_URL";
+const INSTALL_HINT: &str = "install them with `apt-get install postgresql`, \
+    or set DMIG_TEST_DATABASE_URL to the admin URL of a running server";
+/// The free port we pick can be taken by someone else before postgres binds it.
+const START_ATTEMPTS: u32 = 5;
+/// Without it a dead server hangs the test instead of failing it.
+const CONNECT_TIMEOUT_SECS: &str = "10";
+
+/// The server all tests of this process use.
+struct Server {
+    admin_url: String,
+    major: u32,
+}
+
+/// A failed start is kept as its message so every test fails fast with it,
+/// instead of each one trying to start a cluster again.
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+
+fn server() -> &'static Server {
+    let server = SERVER.get_or_init(|| match std::env::var(URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => external_server(url.trim()),
+        _ => start_cluster(),
+    });
+    match server {
+        Ok(server) => server,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// The admin URL of the test server: `DMIG_TEST_DATABASE_URL`, or the
+/// throwaway cluster's `postgres` database (started on first use).
+pub fn admin_url() -> String {
+    server().admin_url.clone()
+}
+
+/// Runs `sql` on the admin database with `psql -At -c`, panicking with
+/// psql's stderr on failure, and returns the trimmed output.
+pub fn admin_psql(sql: &str) -> String {
+    checked_psql(&server().admin_url, sql, "the admin database")
+}
+
+/// Locates a PostgreSQL client binary such as `psql` or `pg_dump`.
+///
+/// Looks under `/usr/lib/postgresql/*/bin`, `/usr/pgsql-*/bin` and `PATH`, and
+/// prefers the binary of the server's major version, else the closest newer
+/// one, since `pg_dump` refuses servers newer than itself. Starts the
+/// throwaway cluster if it is not running yet.
+pub fn pg_bin(name: &str) -> PathBuf {
+    static FOUND: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let major = server().major;
+    let mut found = FOUND
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(path) = found.get(name) {
+        return path.clone();
+    }
+    match find_client(name, Some(major)) {
+        Ok(path) => {
+            found.insert(name.to_owned(), path.clone());
+            path
+        }
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// A database of its own for one test, created on the test server and
+/// dropped (`WITH (FORCE)`, so open connections do not block it) in `Drop`.
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// Creates a database named `dmig_<hint>_<pid>_<n>` (sanitized, at most 63
+    /// bytes, PostgreSQL's limit), unique across tests and test processes.
+    pub fn new(hint: &str) -> TestDb {
+        let admin = &server().admin_url;
+        let name = database_name(hint);
+        // A killed earlier run on an external server can leave the same name
+        // behind once the pid comes round again.
+        let out = psql_command(admin)
+            .arg("-c")
+            .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .arg("-c")
+            .arg(format!("CREATE DATABASE \"{name}\""))
+            .output()
+            .expect("run psql to create a test database");
+        assert!(
+            out.status.success(),
+            "cannot create test database `{name}`: {}",
+            stderr(&out)
+        );
+        let url = with_database(admin, &name);
+        TestDb { name, url }
+    }
+
+    /// The URL of this database: the admin URL with the database name
+    /// replaced, so user, password, host, port and query are kept.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `psql -X -v ON_ERROR_STOP=1 -f path` and returns its output
+    /// without judging it, so tests can check failures too.
+    pub fn psql_file(&self, path: &Path) -> Output {
+        client("psql")
+            .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &self.url, "-f"])
+            .arg(path)
+            .output()
+            .expect("run psql -f")
+    }
+
+    /// Runs `sql` with `psql -At -c`, panicking with psql's stderr on
+    /// failure, and returns the trimmed output.
+    pub fn psql(&self, sql: &str) -> String {
+        checked_psql(&self.url, sql, &format!("database `{}`", self.name))
+    }
+
+    /// Runs `sql` with `psql -At -c` and returns its output without judging it.
+    pub fn try_psql(&self, sql: &str) -> Output {
+        psql_command(&self.url)
+            .args(["-At", "-c", sql])
+            .output()
+            .expect("run psql -c")
+    }
+
+    /// `pg_dump --schema-only --no-owner --no-privileges`, without the lines
+    /// that differ between two dumps of the same schema: `-- Dumped from/by`
+    /// and the `\restrict`/`\unrestrict` lines with random keys of newer
+    /// pg_dump releases.
+    pub fn schema_dump(&self) -> String {
+        self.dump(&[])
+    }
+
+    /// [`TestDb::schema_dump`] without the `__diesel_schema_migrations` table.
+    pub fn schema_dump_without_version_table(&self) -> String {
+        self.dump(&["-T", "__diesel_schema_migrations"])
+    }
+
+    /// The applied versions in `__diesel_schema_migrations`, in order; empty
+    /// when the table does not exist.
+    pub fn versions(&self) -> Vec<String> {
+        if self.psql("SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL") != "t" {
+            return Vec::new();
+        }
+        self.psql("SELECT version FROM __diesel_schema_migrations ORDER BY version")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn dump(&self, extra: &[&str]) -> String {
+        let out = client("pg_dump")
+            .args(["--schema-only", "--no-owner", "--no-privileges"])
+            .args(extra)
+            .args(["-d", &self.url])
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            out.status.success(),
+            "pg_dump of `{}` failed: {}",
+            self.name,
+            stderr(&out)
+        );
+        let text = String::from_utf8(out.stdout).expect("pg_dump output is UTF-8");
+        text.lines()
+            .filter(|line| {
+                !(line.starts_with("-- Dumped from ")
+                    || line.starts_with("-- Dumped by ")
+                    || line.starts_with("\\restrict")
+                    || line.starts_with("\\unrestrict"))
+            })
+            .flat_map(|line| [line, "\n"])
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // No panic here: Drop also runs while a failing test unwinds, and a
+        // second panic would abort the whole test binary.
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        match psql_command(&server().admin_url)
+            .args(["-c", &sql])
+            .output()
+        {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!(
+                "cannot drop test database `{}`: {}",
+                self.name,
+                stderr(&out)
+            ),
+            Err(error) => eprintln!("cannot run psql to drop `{}`: {error}", self.name),
+        }
+    }
+}
+
+fn database_name(hint: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const PREFIX: &str = "dmig_";
+    let suffix = format!(
+        "_{}_{}",
+        process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut stem: String = hint
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        stem.push_str("db");
+    }
+    // ASCII only by now, so truncating by bytes cannot split a character.
+    stem.truncate(63 - PREFIX.len() - suffix.len());
+    format!("{PREFIX}{stem}{suffix}")
+}
+
+/// `url` with its database (the path) replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("not a postgres:// URL: `{}`", redact(url)));
+    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    let authority = before_query
+        .split_once('/')
+        .map_or(before_query, |(authority, _)| authority);
+    format!("{scheme}://{authority}/{database}{query}")
+}
+
+/// `url` with its password hidden, for messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// A client binary ready to run: no stdin, and a connect timeout.
+fn client(name: &str) -> Command {
+    let mut cmd = Command::new(pg_bin(name));
+    cmd.env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn psql_command(url: &str) -> Command {
+    let mut cmd = client("psql");
+    cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
+    cmd
+}
+
+fn checked_psql(url: &str, sql: &str, what: &str) -> String {
+    let out = psql_command(url)
+        .args(["-At", "-c", sql])
+        .output()
+        .expect("run psql -c");
+    assert!(
+        out.status.success(),
+        "psql on {what} failed for `{sql}`: {}",
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn external_server(url: &str) -> Result<Server, String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "{URL_ENV} must be a postgres:// URL, not `{}`",
+            redact(url)
+        ));
+    }
+    let psql = find_client("psql", None)?;
+    let out = Command::new(&psql)
+        .args(["-X", "-At", "-d", url, "-c", "SHOW server_version_num"])
+        .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run `{}`: {error}", psql.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cannot connect to {URL_ENV} ({}): {}",
+            redact(url),
+            stderr(&out)
+        ));
+    }
+    let version = String::from_utf8_lossy(&out.stdout);
+    let version: u32 = version
+        .trim()
+        .parse()
+        .map_err(|_| format!("unexpected server_version_num `{}`", version.trim()))?;
+    Ok(Server {
+        admin_url: url.to_owned(),
+        major: version / 10_000,
+    })
+}
+
+/// A directory with `initdb`, `pg_ctl` and `postgres` of one release.
+struct ServerBinaries {
+    dir: PathBuf,
+    major: u32,
+}
+
+fn start_cluster() -> Result<Server, String> {
+    let started = Instant::now();
+    let bin = server_binaries()?;
+    let as_root = is_root();
+    let dir = cluster_dir(as_root)?;
+    // Before anything runs in the dir, so a failed start is cleaned up too.
+    spawn_watchdog(&dir, &bin.dir.join("pg_ctl"), as_root)?;
+
+    let data = dir.join("data");
+    let out = server_command(as_root, &bin.dir.join("initdb"), &dir)
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+        .arg("--no-sync")
+        .output()
+        .map_err(|error| format!("cannot run initdb: {error}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb in `{}` failed (as root the dir must be reachable by `nobody`; \
+             try TMPDIR=/tmp): {}",
+            data.display(),
+            stderr(&out)
+        ));
+    }
+
+    let socket_dir = dir.display().to_string().replace('\'', "''");
+    let settings = format!(
+        "\n# dmig test cluster: local only, durability traded for speed\n\
+         listen_addresses = '127.0.0.1'\n\
+         unix_socket_directories = '{socket_dir}'\n\
+         fsync = off\n\
+         synchronous_commit = off\n\
+         full_page_writes = off\n\
+         max_connections = 200\n"
+    );
+    fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .and_then(|mut conf| conf.write_all(settings.as_bytes()))
+        .map_err(|error| format!("cannot write postgresql.conf: {error}"))?;
+
+    let log = dir.join("server.log");
+    for attempt in 1..=START_ATTEMPTS {
+        let port = free_port()?;
+        let _ = fs::remove_file(&log);
+        let out = server_command(as_root, &bin.dir.join("pg_ctl"), &dir)
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-o", &format!("-p {port}"), "start"])
+            .output()
+            .map_err(|error| format!("cannot run pg_ctl: {error}"))?;
+        if out.status.success() {
+            eprintln!(
+                "dmig tests: PostgreSQL {} cluster on 127.0.0.1:{port} in {} (ready in {} ms)",
+                bin.major,
+                dir.display(),
+                started.elapsed().as_millis()
+            );
+            return Ok(Server {
+                admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                major: bin.major,
+            });
+        }
+        let log_text = fs::read_to_string(&log).unwrap_or_default();
+        let port_taken =
+            log_text.contains("could not bind") || log_text.contains("Address already in use");
+        if !port_taken || attempt == START_ATTEMPTS {
+            return Err(format!("pg_ctl start failed: {}\n{log_text}", stderr(&out)));
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// `initdb` and `postgres` refuse to run as root, so as root they run as
+/// `nobody`, in the cluster dir so they never need access to ours.
+fn server_command(as_root: bool, program: &Path, dir: &Path) -> Command {
+    let mut argv = if as_root {
+        unprivileged_prefix()
+    } else {
+        Vec::new()
+    };
+    argv.push(program.into());
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).current_dir(dir).stdin(Stdio::null());
+    cmd
+}
+
+/// The argv prefix that runs a command as `nobody`: `runuser` (util-linux),
+/// else `su`, which passes the program and its args to `sh` unquoted.
+fn unprivileged_prefix() -> Vec<OsString> {
+    let prefix: &[&str] = if which("runuser").is_some() {
+        &["runuser", "-u", "nobody", "--"]
+    } else {
+        &["su", "-s", "/bin/sh", "nobody", "-c", "exec \"$0\" \"$@\""]
+    };
+    prefix.iter().map(OsString::from).collect()
+}
+
+/// Stops the cluster and removes `dir` once this process has exited, however
+/// it exits. Its own process group keeps it alive through a Ctrl-C.
+fn spawn_watchdog(dir: &Path, pg_ctl: &Path, as_root: bool) -> Result<(), String> {
+    const SCRIPT: &str = r#"pid=$1 dir=$2; shift 2
+while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
+"$@" >/dev/null 2>&1
+rm -rf "$dir""#;
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", SCRIPT, "dmig-pg-watchdog"])
+        .arg(process::id().to_string())
+        .arg(dir);
+    if as_root {
+        cmd.args(unprivileged_prefix());
+    }
+    cmd.arg(pg_ctl)
+        .args(["stop", "-m", "immediate", "-D"])
+        .arg(dir.join("data"))
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(drop)
+        .map_err(|error| format!("cannot start the cluster watchdog: {error}"))
+}
+
+fn cluster_dir(as_root: bool) -> Result<PathBuf, String> {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("dmig-pg-{}-{nanos}", process::id()));
+    fs::create_dir(&dir)
+        .and_then(|()| fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)))
+        .map_err(|error| format!("cannot create `{}`: {error}", dir.display()))?;
+    if as_root {
+        let out = Command::new("chown")
+            .arg("nobody")
+            .arg(&dir)
+            .output()
+            .map_err(|error| format!("cannot run chown: {error}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot chown `{}` to nobody: {}",
+                dir.display(),
+                stderr(&out)
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|error| format!("cannot find a free port on 127.0.0.1: {error}"))
+}
+
+fn is_root() -> bool {
+    // The effective uid is the third field of `Uid:` in /proc/self/status.
+    if let Ok(status) = fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|line| line.starts_with("Uid:")) {
+            return line.split_whitespace().nth(2) == Some("0");
+        }
+    }
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// The newest release whose `initdb`, `pg_ctl` and `postgres` sit together.
+/// Symlinks (such as `/usr/local/bin/initdb`) are followed to the real
+/// directory, because `pg_ctl` looks for `postgres` beside itself.
+fn server_binaries() -> Result<ServerBinaries, String> {
+    let mut best: Option<ServerBinaries> = None;
+    let mut seen = Vec::new();
+    for dir in versioned_dirs().into_iter().chain(path_dirs()) {
+        let Ok(initdb) = fs::canonicalize(dir.join("initdb")) else {
+            continue;
+        };
+        let Some(dir) = initdb.parent().map(Path::to_path_buf) else {
+            continue;
+        };
+        if seen.contains(&dir) {
+            continue;
+        }
+        seen.push(dir.clone());
+        if !["pg_ctl", "postgres"]
+            .iter()
+            .all(|name| is_executable(&dir.join(name)))
+        {
+            continue;
+        }
+        let Some(major) = major_version(&initdb) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|best| major > best.major) {
+            best = Some(ServerBinaries { dir, major });
+        }
+    }
+    best.ok_or_else(|| {
+        format!(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found on PATH \
+             or under /usr/lib/postgresql/*/bin; {INSTALL_HINT}"
+        )
+    })
+}
+
+/// Finds client binary `name`: the one of `server_major`, else the closest
+/// newer, else the newest. Paths are kept as found, not canonicalized:
+/// Debian's `/usr/bin/psql` is a link to `pg_wrapper`, which dispatches on
+/// the name it was called by.
+fn find_client(name: &str, server_major: Option<u32>) -> Result<PathBuf, String> {
+    let mut seen = Vec::new();
+    let mut found: Vec<(u32, PathBuf)> = Vec::new();
+    for dir in versioned_dirs().into_iter().chain(path_dirs()) {
+        let path = dir.join(name);
+        if !is_executable(&path) {
+            continue;
+        }
+        let real = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.contains(&real) {
+            continue;
+        }
+        seen.push(real);
+        if let Some(major) = major_version(&path) {
+            found.push((major, path));
+        }
+    }
+    // `min_by_key` keeps the first of equals, so a versioned dir beats a
+    // PATH entry of the same release.
+    let newest = || found.iter().min_by_key(|(major, _)| Reverse(*major));
+    let pick = match server_major {
+        Some(server) => found
+            .iter()
+            .find(|(major, _)| *major == server)
+            .or_else(|| {
+                found
+                    .iter()
+                    .filter(|(major, _)| *major > server)
+                    .min_by_key(|(major, _)| *major)
+            })
+            .or_else(newest),
+        None => newest(),
+    };
+    pick.map(|(_, path)| path.clone()).ok_or_else(|| {
+        format!(
+            "no PostgreSQL `{name}` found on PATH or under /usr/lib/postgresql/*/bin; \
+             {INSTALL_HINT}"
+        )
+    })
+}
+
+/// `bin` dirs of installed releases, newest first: Debian's
+/// `/usr/lib/postgresql/<ver>/bin` and PGDG RPM's `/usr/pgsql-<ver>/bin`.
+fn versioned_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<(Vec<u32>, PathBuf)> = Vec::new();
+    let roots: [(&str, &str, &str); 2] = [
+        ("/usr/lib/postgresql", "", "bin"),
+        ("/usr", "pgsql-", "bin"),
+    ];
+    for (root, prefix, bin) in roots {
+        let Ok(entries) = fs::read_dir(root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(version) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            let Ok(version) = version
+                .split('.')
+                .map(str::parse)
+                .collect::<Result<Vec<u32>, _>>()
+            else {
+                continue;
+            };
+            dirs.push((version, entry.path().join(bin)));
+        }
+    }
+    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.into_iter().map(|(_, dir)| dir).collect()
+}
+
+fn path_dirs() -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default()
+}
+
+/// `name` on PATH or in the sbin dirs, which a non-login root PATH may lack.
+fn which(name: &str) -> Option<PathBuf> {
+    path_dirs()
+        .into_iter()
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|path| is_executable(path))
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// The major version from `<bin> --version`, e.g. 15 from
+/// `psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)` or 17 from `17devel`.
+fn major_version(bin: &Path) -> Option<u32> {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text
+        .split_whitespace()
+        .find(|token| token.starts_with(|c: char| c.is_ascii_digit()))?;
+    let digits: String = token.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
