@@ -2,16 +2,19 @@
 //! Work is done by the library; this module only wires it up and prints.
 
 use std::borrow::Cow;
-use std::io::Write;
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config, Sources};
 use crate::error::ConfigError;
-use crate::plan::{self, Discovery, Kind, Range, SqlFile, Target, TransactionMode};
+use crate::online;
+use crate::plan::{self, Discovery, Kind, Range, Request, SqlFile, Target, TransactionMode};
 use crate::render::{self, Output};
 use crate::scaffold;
 
@@ -128,6 +131,7 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
     /// head, base, a version, a directory name, a unique prefix, +N; with --sql also FROM:TO.
+    #[arg(allow_hyphen_values = true)]
     pub target: Option<String>,
     #[command(flatten)]
     pub mode: ModeArgs,
@@ -142,6 +146,7 @@ pub struct UpgradeArgs {
 #[derive(Debug, Args)]
 pub struct DowngradeArgs {
     /// base, a version, a prefix, -N; with --sql a FROM:TO range such as head:base.
+    #[arg(allow_hyphen_values = true)]
     pub target: String,
     #[command(flatten)]
     pub mode: ModeArgs,
@@ -152,7 +157,8 @@ pub struct DowngradeArgs {
 /// `dmig stamp`.
 #[derive(Debug, Args)]
 pub struct StampArgs {
-    /// The version the table should say; with --sql also FROM:TO.
+    /// The version the table should say (or -N); with --sql also FROM:TO.
+    #[arg(allow_hyphen_values = true)]
     pub target: String,
     #[command(flatten)]
     pub mode: ModeArgs,
@@ -292,7 +298,49 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (_, discovery) = load(&sources, &cwd)?;
             history_offline(&discovery, args.format)
         }
-        _ => anyhow::bail!("online mode is not available in this build yet; use --sql"),
+        Command::Upgrade(args) => {
+            let target = args.target.as_deref().unwrap_or("head");
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.migrate(
+                &sources,
+                &cwd,
+                Kind::Upgrade,
+                target,
+                &args.mode,
+                args.strict,
+            )
+        }
+        Command::Downgrade(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.migrate(
+                &sources,
+                &cwd,
+                Kind::Downgrade,
+                &args.target,
+                &args.mode,
+                false,
+            )
+        }
+        Command::Stamp(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.migrate(&sources, &cwd, Kind::Stamp, &args.target, &args.mode, false)
+        }
+        Command::Current(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.current(args.verbose, args.format)
+        }
+        Command::History(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online_args)?;
+            online.status(&sources, &cwd, args.format)
+        }
+        Command::Status(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.status(&sources, &cwd, args.format)
+        }
+        Command::Check(args) => {
+            let online = OnlineRun::new(&cli.database_url, &args.online)?;
+            online.check(&sources, &cwd, args.format)
+        }
     }
 }
 
@@ -417,4 +465,335 @@ fn history_offline(discovery: &Discovery, format: Format) -> anyhow::Result<Exit
 /// A path shown relative to the working directory when it is below it.
 fn relative(path: &std::path::Path, cwd: &std::path::Path) -> String {
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+}
+
+/// An online command: the URL, the options, and a runtime to drive diesel-async.
+struct OnlineRun {
+    url: String,
+    options: OnlineArgs,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OnlineRun {
+    fn new(url: &Option<String>, options: &OnlineArgs) -> anyhow::Result<OnlineRun> {
+        let url = url.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+            UsageError(
+                "no database URL: pass --database-url or set DATABASE_URL (a .env file works too); to render SQL without a database, use --sql".to_string(),
+            )
+        })?;
+        // AsyncMigrationHarness uses block_in_place: it needs a multi-thread runtime.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(OnlineRun {
+            url,
+            options: options.clone(),
+            runtime,
+        })
+    }
+
+    fn pool(&self) -> anyhow::Result<online::PgPool> {
+        let options = online::ConnectOptions {
+            connect_timeout: Duration::from_secs(self.options.connect_timeout),
+        };
+        Ok(self
+            .runtime
+            .block_on(online::connect_pool(&self.url, &options))?)
+    }
+
+    fn migrate(
+        &self,
+        sources: &Sources,
+        cwd: &Path,
+        kind: Kind,
+        raw_target: &str,
+        mode: &ModeArgs,
+        strict: bool,
+    ) -> anyhow::Result<ExitCode> {
+        if raw_target.contains(':') {
+            return Err(UsageError(format!(
+                "`{raw_target}` is a range; ranges are for rendering SQL (--sql). Online, give one target"
+            ))
+            .into());
+        }
+        let (_, discovery) = load(sources, cwd)?;
+        let target = Target::parse(raw_target)?;
+        let request = Request {
+            kind,
+            target: &target,
+            raw_target,
+            transaction: mode.transaction.into(),
+            strict,
+        };
+        let pool = self.pool()?;
+        let run_options = online::RunOptions {
+            lock_wait: Duration::from_secs(self.options.lock_wait),
+        };
+        let mut progress = Progress::new(kind, self.options.quiet);
+        let started = Instant::now();
+        let outcome = self.runtime.block_on(online::migrate(
+            &pool,
+            &discovery.revisions,
+            &request,
+            &run_options,
+            &mut progress,
+        ));
+        progress.finish_bar();
+        let outcome = outcome?;
+        if !self.options.quiet {
+            let verb = match kind {
+                Kind::Upgrade => "upgraded",
+                Kind::Downgrade => "downgraded",
+                Kind::Stamp => "stamped",
+            };
+            if outcome.steps.is_empty() {
+                eprintln!("nothing to do: the database is at {}", outcome.from);
+            } else {
+                eprintln!(
+                    "{verb} {} revision(s) from {} to {} in {}",
+                    outcome.steps.len(),
+                    outcome.from,
+                    outcome.to,
+                    format_duration(started.elapsed())
+                );
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn current(&self, verbose: bool, format: Format) -> anyhow::Result<ExitCode> {
+        let pool = self.pool()?;
+        let applied = self.runtime.block_on(async {
+            let mut conn = online::checkout(&pool).await?;
+            online::read_applied(&mut conn).await
+        })?;
+        let current = applied.last().map(|a| a.version.as_str());
+        let mut out = std::io::stdout().lock();
+        match format {
+            Format::Json => {
+                let json = serde_json::json!({ "current": current, "applied": applied });
+                serde_json::to_writer_pretty(&mut out, &json)?;
+                writeln!(out)?;
+            }
+            Format::Text if verbose => {
+                for row in &applied {
+                    writeln!(out, "{}  {}", row.version, row.run_on)?;
+                }
+            }
+            Format::Text => writeln!(out, "{}", current.unwrap_or("base"))?,
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn read_status(&self, sources: &Sources, cwd: &Path) -> anyhow::Result<online::Status> {
+        let (_, discovery) = load(sources, cwd)?;
+        let pool = self.pool()?;
+        Ok(self
+            .runtime
+            .block_on(online::status(&pool, &discovery.revisions))?)
+    }
+
+    fn status(&self, sources: &Sources, cwd: &Path, format: Format) -> anyhow::Result<ExitCode> {
+        let status = self.read_status(sources, cwd)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        match format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut out, &status)?;
+                writeln!(out)?;
+            }
+            Format::Text => {
+                let width = status
+                    .revisions
+                    .iter()
+                    .map(|r| r.version.len())
+                    .chain(status.missing_on_disk.iter().map(|m| m.version.len()))
+                    .max()
+                    .unwrap_or(7)
+                    .max(7);
+                writeln!(out, "{:8}  {:width$}  NAME", "STATE", "VERSION")?;
+                let late: HashSet<&str> = status.out_of_order.iter().map(String::as_str).collect();
+                for r in status.revisions.iter().rev() {
+                    let note = if late.contains(r.name.as_str()) {
+                        "  (out of order: older than the newest applied)"
+                    } else {
+                        ""
+                    };
+                    writeln!(
+                        out,
+                        "{:8}  {:width$}  {}{note}",
+                        r.state,
+                        r.version,
+                        render::comment_safe(&r.name)
+                    )?;
+                }
+                for m in &status.missing_on_disk {
+                    writeln!(
+                        out,
+                        "{:8}  {:width$}  (applied {}, not in the migrations directory)",
+                        "missing", m.version, m.run_on
+                    )?;
+                }
+            }
+        }
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn check(&self, sources: &Sources, cwd: &Path, format: Format) -> anyhow::Result<ExitCode> {
+        let status = self.read_status(sources, cwd)?;
+        let pending: Vec<&str> = status
+            .revisions
+            .iter()
+            .filter(|r| r.state == "pending")
+            .map(|r| r.name.as_str())
+            .collect();
+        let missing: Vec<&str> = status
+            .missing_on_disk
+            .iter()
+            .map(|m| m.version.as_str())
+            .collect();
+        let ok = status.is_at_head();
+        if format == Format::Json {
+            let json = serde_json::json!({
+                "ok": ok,
+                "current": status.current,
+                "head": status.head,
+                "pending": pending,
+                "missing_on_disk": missing,
+                "out_of_order": status.out_of_order,
+            });
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+        }
+        if ok {
+            if format == Format::Text && !self.options.quiet {
+                eprintln!(
+                    "up to date: at {}",
+                    status.current.as_deref().unwrap_or("base")
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !pending.is_empty() {
+            eprintln!(
+                "{} revision(s) pending: {}",
+                pending.len(),
+                pending.join(", ")
+            );
+        }
+        if !status.out_of_order.is_empty() {
+            eprintln!(
+                "out of order (pending but older than the newest applied): {}",
+                status.out_of_order.join(", ")
+            );
+        }
+        if !missing.is_empty() {
+            eprintln!(
+                "applied but missing from the migrations directory: {}",
+                missing.join(", ")
+            );
+        }
+        Ok(ExitCode::from(EXIT_PENDING))
+    }
+}
+
+/// Per-revision lines on stderr, and a live bar when stderr is a terminal
+/// and the run is long.
+struct Progress {
+    verb: &'static str,
+    quiet: bool,
+    bar: bool,
+    total: usize,
+}
+
+/// Runs shorter than this print lines only.
+const BAR_THRESHOLD: usize = 50;
+
+impl Progress {
+    fn new(kind: Kind, quiet: bool) -> Progress {
+        let verb = match kind {
+            Kind::Upgrade => "applied",
+            Kind::Downgrade => "reverted",
+            Kind::Stamp => "stamped",
+        };
+        Progress {
+            verb,
+            quiet,
+            bar: false,
+            total: 0,
+        }
+    }
+
+    fn finish_bar(&mut self) {
+        if self.bar {
+            eprint!("\r\x1b[K");
+            self.bar = false;
+        }
+    }
+}
+
+impl online::Observer for Progress {
+    fn step_started(&mut self, step: &plan::Step<'_>, index: usize, total: usize) {
+        if self.bar {
+            eprint!(
+                "\r\x1b[K[{:>width$}/{total}] {}",
+                index + 1,
+                render::comment_safe(&step.revision.name),
+                width = total.to_string().len()
+            );
+        }
+    }
+
+    fn step_done(&mut self, step: &plan::Step<'_>, elapsed: Duration) {
+        if self.quiet {
+            return;
+        }
+        if self.bar {
+            eprint!("\r\x1b[K");
+        }
+        eprintln!(
+            "{} {}  {}",
+            self.verb,
+            render::comment_safe(&step.revision.name),
+            format_duration(elapsed)
+        );
+    }
+}
+
+impl online::Events for Progress {
+    fn waiting_for_lock(&mut self, holder: Option<i32>) {
+        if !self.quiet {
+            match holder {
+                Some(pid) => eprintln!("waiting for the migration lock, held by pid {pid}"),
+                None => eprintln!("waiting for the migration lock"),
+            }
+        }
+    }
+
+    fn planned(&mut self, plan: &plan::Plan<'_>) {
+        self.total = plan.steps.len();
+        self.bar = !self.quiet && self.total >= BAR_THRESHOLD && std::io::stderr().is_terminal();
+        if !plan.out_of_order.is_empty() {
+            let names: Vec<&str> = plan.out_of_order.iter().map(|r| r.name.as_str()).collect();
+            eprintln!(
+                "warning: applying {} revision(s) older than the newest applied one (out of order): {}",
+                names.len(),
+                names.join(", ")
+            );
+        }
+    }
+}
+
+fn format_duration(elapsed: Duration) -> String {
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
 }

@@ -20,7 +20,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod embed;
 pub mod error;
+pub mod online;
 pub mod plan;
 pub mod render;
 pub mod scaffold;

@@ -1,6 +1,9 @@
+mod bench_smoke;
 mod cli;
 mod harness;
 mod offline_pg;
+mod online;
 mod render;
 mod sql_out;
 mod support;
+mod tls;

@@ -202,13 +202,37 @@ pub fn check_unique(
     Ok(())
 }
 
-fn read_revision(path: &Path, name: String) -> Result<(Revision, bool), SourceError> {
-    let version = version_from_name(&name);
+/// `run_in_transaction` from an optional `metadata.toml` (its text and path),
+/// and whether the file lacked the key (Diesel's quirk: that means `false`).
+pub(crate) fn transaction_flag(
+    metadata: Option<(&str, &Path)>,
+) -> Result<(bool, bool), SourceError> {
+    match metadata {
+        None => Ok((true, false)),
+        Some((text, path)) => match parse_metadata(text) {
+            Ok(None) => Ok((false, true)),
+            Ok(Some(flag)) => Ok((flag, false)),
+            Err(source) => Err(SourceError::Metadata {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            }),
+        },
+    }
+}
+
+/// Derive and check the version of a revision directory named `name`.
+pub(crate) fn checked_version(name: &str, path: &Path) -> Result<String, SourceError> {
+    let version = version_from_name(name);
     validate_version(&version).map_err(|reason| SourceError::InvalidVersion {
         version: version.clone(),
         path: path.to_path_buf(),
         reason,
     })?;
+    Ok(version)
+}
+
+fn read_revision(path: &Path, name: String) -> Result<(Revision, bool), SourceError> {
+    let version = checked_version(&name, path)?;
     let (mut has_any, mut has_up, mut has_down, mut has_metadata) = (false, false, false, false);
     let files = fs::read_dir(path).map_err(|source| SourceError::ReadDir {
         path: path.to_path_buf(),
@@ -238,7 +262,7 @@ fn read_revision(path: &Path, name: String) -> Result<(Revision, bool), SourceEr
             path: path.to_path_buf(),
         });
     }
-    let (run_in_transaction, missing_key) = if has_metadata {
+    let metadata = if has_metadata {
         let metadata_path = path.join("metadata.toml");
         let bytes = fs::read(&metadata_path).map_err(|source| SourceError::ReadFile {
             path: metadata_path.clone(),
@@ -247,20 +271,15 @@ fn read_revision(path: &Path, name: String) -> Result<(Revision, bool), SourceEr
         let text = String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 {
             path: metadata_path.clone(),
         })?;
-        match parse_metadata(&text) {
-            // Diesel's quirk, kept for interop: a file without the key means "no transaction".
-            Ok(None) => (false, true),
-            Ok(Some(flag)) => (flag, false),
-            Err(source) => {
-                return Err(SourceError::Metadata {
-                    path: metadata_path,
-                    source: Box::new(source),
-                })
-            }
-        }
+        Some((text, metadata_path))
     } else {
-        (true, false)
+        None
     };
+    let (run_in_transaction, missing_key) = transaction_flag(
+        metadata
+            .as_ref()
+            .map(|(text, path)| (text.as_str(), path.as_path())),
+    )?;
     let revision = Revision {
         version,
         up: SqlSource::File(path.join("up.sql")),

@@ -1,0 +1,572 @@
+//! Online mode against a real PostgreSQL: every command, and parity with the
+//! offline script run by psql.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::support::pg::TestDb;
+use crate::support::project::{project, Project, ProjectBuilder};
+
+const SAMPLE_VERSIONS: [&str; 5] = [
+    "20240101120000",
+    "20240102090000",
+    "20240103100000",
+    "20240104080000",
+    "20240105000000",
+];
+
+fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
+    let mut cmd = p.dmig();
+    cmd.env("DATABASE_URL", db.url());
+    cmd
+}
+
+/// Render `args` offline and run the script with psql on `db`.
+fn offline(p: &Project, db: &TestDb, args: &[&str]) {
+    let out = p.path().join("parity.sql");
+    p.dmig()
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let output = db.psql_file(&out);
+    assert!(
+        output.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn assert_same_database(online: &TestDb, offline: &TestDb) {
+    assert_eq!(online.versions(), offline.versions(), "version rows differ");
+    assert_eq!(
+        online.schema_dump(),
+        offline.schema_dump(),
+        "schemas differ"
+    );
+}
+
+/// `n` revisions, each a 5-column table with an index and a foreign key to
+/// the previous one; every 10th runs outside a transaction with a CONCURRENTLY index.
+pub fn generated(n: usize) -> ProjectBuilder {
+    let mut b = project("generated");
+    for i in 1..=n {
+        let name = format!("{:014}_table_{i}", 20240000000000u64 + i as u64);
+        let fk = if i > 1 {
+            format!(",\n    prev_id BIGINT REFERENCES t{} (id)", i - 1)
+        } else {
+            String::new()
+        };
+        let up = format!(
+            "CREATE TABLE t{i} (\n    id BIGSERIAL PRIMARY KEY,\n    a TEXT,\n    b INT,\n    c TIMESTAMPTZ DEFAULT now(){fk}\n);\n"
+        );
+        if i % 10 == 0 {
+            b = b.migration_no_tx(
+                &name,
+                &format!("{up}CREATE INDEX CONCURRENTLY t{i}_b_idx ON t{i} (b);\n"),
+                Some(&format!("DROP TABLE t{i};\n")),
+            );
+        } else {
+            b = b.migration(
+                &name,
+                &format!("{up}CREATE INDEX t{i}_a_idx ON t{i} (a);\n"),
+                Some(&format!("DROP TABLE t{i};\n")),
+            );
+        }
+    }
+    b
+}
+
+#[test]
+fn sample_online_and_offline_leave_the_same_database() {
+    let p = project("sample").sample().build();
+    let on = TestDb::new("parity_sample_online");
+    let off = TestDb::new("parity_sample_offline");
+    dmig(&p, &on)
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "applied 2024-01-05-000000_index_posts_concurrently",
+        ));
+    offline(&p, &off, &["upgrade", "--sql"]);
+    assert_eq!(on.versions(), SAMPLE_VERSIONS);
+    assert_same_database(&on, &off);
+
+    // A middle range: down to 2024-01-02 online, head:2024-01-02 offline.
+    dmig(&p, &on)
+        .args(["downgrade", "2024-01-02"])
+        .assert()
+        .success();
+    offline(&p, &off, &["downgrade", "--sql", "head:2024-01-02"]);
+    assert_eq!(on.versions(), SAMPLE_VERSIONS[..2]);
+    assert_same_database(&on, &off);
+
+    // Down to base: back to an empty schema on both.
+    let empty = TestDb::new("parity_empty").schema_dump_without_version_table();
+    dmig(&p, &on).args(["downgrade", "base"]).assert().success();
+    offline(&p, &off, &["downgrade", "--sql", "2024-01-02:base"]);
+    assert!(on.versions().is_empty());
+    assert_eq!(on.schema_dump_without_version_table(), empty);
+    assert_same_database(&on, &off);
+}
+
+#[test]
+fn generated_corpus_of_200_online_and_offline_agree() {
+    let p = generated(200).build();
+    let on = TestDb::new("parity_200_online");
+    let off = TestDb::new("parity_200_offline");
+    dmig(&p, &on)
+        .args(["upgrade", "--quiet"])
+        .assert()
+        .success()
+        .stderr("");
+    offline(&p, &off, &["upgrade", "--sql"]);
+    assert_eq!(on.versions().len(), 200);
+    assert_same_database(&on, &off);
+    dmig(&p, &on)
+        .args(["downgrade", "20240000000050", "-q"])
+        .assert()
+        .success();
+    offline(&p, &off, &["downgrade", "--sql", "head:20240000000050"]);
+    assert_eq!(on.versions().len(), 50);
+    assert_same_database(&on, &off);
+    dmig(&p, &on)
+        .args(["downgrade", "base", "-q"])
+        .assert()
+        .success();
+    offline(&p, &off, &["downgrade", "--sql", "20240000000050:base"]);
+    assert!(on.versions().is_empty());
+    assert_same_database(&on, &off);
+}
+
+#[test]
+fn single_transaction_online_matches_offline() {
+    let p = generated(9).build();
+    let on = TestDb::new("single_online");
+    let off = TestDb::new("single_offline");
+    dmig(&p, &on)
+        .args(["upgrade", "--transaction", "single"])
+        .assert()
+        .success();
+    offline(&p, &off, &["upgrade", "--sql", "--transaction", "single"]);
+    assert_eq!(on.versions().len(), 9);
+    assert_same_database(&on, &off);
+}
+
+#[test]
+fn single_transaction_refuses_non_transactional_revision_before_running() {
+    let p = generated(10).build();
+    let db = TestDb::new("single_refused");
+    dmig(&p, &db)
+        .args(["upgrade", "--transaction", "single"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--transaction single cannot include revision `20240000000010_table_10`",
+        ));
+    assert!(db.versions().is_empty());
+    assert_eq!(db.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'"), "0");
+}
+
+#[test]
+fn diesel_written_rows_are_understood_and_dmig_rows_are_diesels() {
+    let p = project("sample").sample().build();
+    let db = TestDb::new("interop_rows");
+    // Exactly what diesel_migrations does: its DDL, then INSERT (version) per revision.
+    db.psql(&format!(
+        "{}\nINSERT INTO __diesel_schema_migrations (version) VALUES ('20240101120000');",
+        dmig::render::VERSION_TABLE_DDL
+    ));
+    db.psql_file(
+        &p.path()
+            .join("migrations/2024-01-01-120000_create_users/up.sql"),
+    );
+    dmig(&p, &db)
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "applied   20240101120000  2024-01-01-120000_create_users",
+        ))
+        .stdout(predicate::str::contains("pending   20240102090000"));
+    dmig(&p, &db).arg("upgrade").assert().success();
+    assert_eq!(db.versions(), SAMPLE_VERSIONS);
+    // Same columns, types and defaults as Diesel's table.
+    let columns = db.psql(
+        "SELECT string_agg(column_name || ' ' || data_type || ' ' || coalesce(column_default, '-'), ', ' ORDER BY ordinal_position) \
+         FROM information_schema.columns WHERE table_name = '__diesel_schema_migrations'",
+    );
+    assert_eq!(
+        columns,
+        "version character varying -, run_on timestamp without time zone CURRENT_TIMESTAMP"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diesel_sees_dmig_online_database_as_fully_applied() {
+    use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection};
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+
+    let p = project("sample").sample().build();
+    let db = TestDb::new("interop_diesel_online");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    let conn = AsyncPgConnection::establish(&db.url())
+        .await
+        .expect("connect");
+    let migrations =
+        FileBasedMigrations::from_path(p.path().join("migrations")).expect("diesel reads it");
+    let mut harness = AsyncMigrationHarness::new(conn);
+    assert!(harness
+        .pending_migrations(migrations)
+        .expect("pending")
+        .is_empty());
+}
+
+#[test]
+fn two_concurrently_indexes_in_one_non_transactional_revision() {
+    let p = project("cic")
+        .migration(
+            "1_table",
+            "CREATE TABLE t (a INT, b INT);\n",
+            Some("DROP TABLE t;\n"),
+        )
+        .migration_no_tx(
+            "2_indexes",
+            "CREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_b ON t (b);\n",
+            Some("DROP INDEX CONCURRENTLY t_b;\nDROP INDEX CONCURRENTLY t_a;\n"),
+        )
+        .build();
+    let db = TestDb::new("cic_two");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    assert_eq!(
+        db.psql("SELECT string_agg(indexrelid::regclass::text || ':' || indisvalid, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 't'::regclass"),
+        "t_a:true,t_b:true"
+    );
+    dmig(&p, &db).args(["downgrade", "-1"]).assert().success();
+    assert_eq!(
+        db.psql("SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass"),
+        "0"
+    );
+    assert_eq!(db.versions(), ["1"]);
+}
+
+#[test]
+fn search_path_change_does_not_break_bookkeeping() {
+    let p = project("search_path")
+        .migration(
+            "1_schema",
+            "CREATE SCHEMA app;\nSET search_path TO app;\nCREATE TABLE things (id INT);\n",
+            Some("DROP SCHEMA app CASCADE;\n"),
+        )
+        .migration(
+            "2_after",
+            "CREATE TABLE public_thing (id INT);\n",
+            Some("DROP TABLE public_thing;\n"),
+        )
+        .build();
+    let on = TestDb::new("search_path_online");
+    let off = TestDb::new("search_path_offline");
+    dmig(&p, &on).arg("upgrade").assert().success();
+    offline(&p, &off, &["upgrade", "--sql"]);
+    assert_eq!(on.versions(), ["1", "2"]);
+    assert_eq!(on.psql("SELECT to_regclass('app.things') IS NOT NULL AND to_regclass('public.public_thing') IS NOT NULL"), "t");
+    assert_eq!(
+        on.psql("SELECT to_regclass('app.__diesel_schema_migrations') IS NULL"),
+        "t"
+    );
+    assert_same_database(&on, &off);
+    dmig(&p, &on).args(["downgrade", "base"]).assert().success();
+    assert!(on.versions().is_empty());
+}
+
+#[test]
+fn current_status_history_and_check() {
+    let p = project("sample").sample().build();
+    let db = TestDb::new("inspect");
+    dmig(&p, &db)
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("base\n");
+    dmig(&p, &db)
+        .arg("check")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "5 revision(s) pending: 2024-01-01-120000_create_users",
+        ));
+    // Read commands do not create the version table.
+    assert_eq!(
+        db.psql("SELECT to_regclass('__diesel_schema_migrations') IS NULL"),
+        "t"
+    );
+    dmig(&p, &db).args(["upgrade", "+2"]).assert().success();
+    dmig(&p, &db)
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("20240102090000\n");
+    let verbose = dmig(&p, &db)
+        .args(["current", "--verbose"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&verbose.stdout);
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.starts_with("20240101120000  20"), "{text}");
+    let json = dmig(&p, &db)
+        .args(["current", "--format", "json"])
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(json["current"], "20240102090000");
+    assert_eq!(json["applied"][1]["version"], "20240102090000");
+
+    let status = dmig(&p, &db)
+        .args(["status", "--format", "json"])
+        .output()
+        .expect("run");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(status["current"], "20240102090000");
+    assert_eq!(status["head"], "20240105000000");
+    assert_eq!(status["revisions"][0]["state"], "applied");
+    assert_eq!(status["revisions"][2]["state"], "pending");
+    assert_eq!(status["revisions"][4]["run_in_transaction"], false);
+    dmig(&p, &db)
+        .args(["history", "--online"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "STATE     VERSION         NAME\npending   20240105000000  2024-01-05-000000_index_posts_concurrently\n",
+        ));
+    dmig(&p, &db).arg("upgrade").assert().success();
+    dmig(&p, &db).arg("check").assert().success();
+    let check = dmig(&p, &db)
+        .args(["check", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(check.status.code(), Some(0));
+    let check: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+    assert_eq!(check["ok"], true);
+
+    // An applied version missing on disk: status shows it, check fails, downgrade refuses.
+    db.psql("INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')");
+    dmig(&p, &db)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "missing   20991231000000  (applied ",
+        ));
+    dmig(&p, &db)
+        .arg("check")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "applied but missing from the migrations directory: 20991231000000",
+        ));
+    let before = db.schema_dump();
+    dmig(&p, &db)
+        .args(["downgrade", "base"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "version `20991231000000` is applied but missing",
+        ));
+    assert_eq!(db.schema_dump(), before);
+}
+
+#[test]
+fn stamp_online_sets_rows_without_running_sql() {
+    let p = project("sample").sample().build();
+    let db = TestDb::new("stamp_online");
+    let empty = db.schema_dump_without_version_table();
+    dmig(&p, &db)
+        .args(["stamp", "2024-01-03"])
+        .assert()
+        .success();
+    assert_eq!(db.versions(), SAMPLE_VERSIONS[..3]);
+    assert_eq!(db.schema_dump_without_version_table(), empty);
+    dmig(&p, &db).args(["stamp", "base"]).assert().success();
+    assert!(db.versions().is_empty());
+}
+
+#[test]
+fn out_of_order_is_applied_with_a_warning_or_refused_with_strict() {
+    let p = project("ooo")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        .migration("3_c", "CREATE TABLE c (id INT);\n", None)
+        .build();
+    let db = TestDb::new("out_of_order");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    std::fs::create_dir_all(p.path().join("migrations/2_b")).expect("mkdir");
+    std::fs::write(
+        p.path().join("migrations/2_b/up.sql"),
+        "CREATE TABLE b (id INT);\n",
+    )
+    .expect("write");
+    dmig(&p, &db)
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pending   2        2_b  (out of order",
+        ));
+    dmig(&p, &db)
+        .args(["upgrade", "--strict"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "revision `2_b` is pending but older than the newest applied revision",
+        ));
+    assert_eq!(db.versions(), ["1", "3"]);
+    dmig(&p, &db)
+        .arg("upgrade")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: applying 1 revision(s) older than the newest applied one (out of order): 2_b",
+        ));
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+}
+
+#[test]
+fn usage_errors_online() {
+    let p = project("sample").sample().build();
+    p.dmig()
+        .arg("upgrade")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no database URL"));
+    let db = TestDb::new("usage_online");
+    dmig(&p, &db)
+        .args(["upgrade", "base:head"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ranges are for rendering SQL"));
+    dmig(&p, &db)
+        .args(["upgrade", "--online", "--sql"])
+        .assert()
+        .code(2);
+    dmig(&p, &db)
+        .args(["upgrade", "--online"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn database_url_from_dotenv() {
+    let db = TestDb::new("dotenv");
+    let p = project("sample")
+        .sample()
+        .file(".env", format!("DATABASE_URL={}\n", db.url()))
+        .build();
+    p.dmig().arg("upgrade").assert().success();
+    assert_eq!(db.versions(), SAMPLE_VERSIONS);
+}
+
+#[test]
+fn passwords_never_appear_in_output() {
+    let p = project("sample").sample().build();
+    let secret = "s3cr3t-pa55word";
+    for level in ["off", "info", "debug", "trace"] {
+        for (url, args) in [
+            (
+                format!("postgres://alice:{secret}@127.0.0.1:1/db"),
+                vec!["upgrade"],
+            ),
+            (
+                format!("postgres://alice:{secret}@127.0.0.1:1/db?connect_timeout=1"),
+                vec!["status", "--format", "json"],
+            ),
+            (format!("postgres://alice:{secret}@[::1"), vec!["current"]),
+            (
+                format!("postgresql://alice:{secret}@127.0.0.1:1/db?sslmode=require"),
+                vec!["check"],
+            ),
+        ] {
+            let output = p
+                .dmig()
+                .env("DMIG_LOG", level)
+                .arg("--database-url")
+                .arg(&url)
+                .args(&args)
+                .output()
+                .expect("run");
+            assert_eq!(output.status.code(), Some(1), "{args:?} {level}");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(
+                !all.contains(secret),
+                "password leaked at DMIG_LOG={level}: {all}"
+            );
+            assert!(all.contains("error: "), "{all}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn application_migrates_at_startup_through_its_own_pool() {
+    use diesel_async::pooled_connection::bb8::Pool;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+    use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+    let db = TestDb::new("library_api");
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(db.url());
+    let pool = Pool::builder()
+        .max_size(4)
+        .build(manager)
+        .await
+        .expect("pool");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let revisions = dmig::plan::discover(&dir).expect("discover").revisions;
+    let outcome = dmig::online::upgrade_to_head(&pool, &revisions)
+        .await
+        .expect("migrate");
+    assert_eq!(outcome.steps.len(), 5);
+    // Same pool, new table.
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = pool.get().await.expect("conn");
+    let count: Count = diesel::sql_query("SELECT count(*) AS n FROM users")
+        .get_result(&mut conn)
+        .await
+        .expect("query");
+    assert_eq!(count.n, 3);
+    drop(conn);
+    // Second start: nothing to do.
+    let again = dmig::online::upgrade_to_head(&pool, &revisions)
+        .await
+        .expect("again");
+    assert!(again.steps.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_revisions_migrate_like_the_directory() {
+    use diesel_async::pooled_connection::bb8::Pool;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+    use diesel_async::AsyncPgConnection;
+
+    static MIGRATIONS: dmig::embed::Dir<'static> =
+        dmig::embed::include_dir!("$CARGO_MANIFEST_DIR/migrations");
+    let db = TestDb::new("library_embedded");
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(db.url());
+    let pool = Pool::builder()
+        .max_size(2)
+        .build(manager)
+        .await
+        .expect("pool");
+    let revisions = dmig::embed::revisions(&MIGRATIONS).expect("embedded");
+    dmig::online::upgrade_to_head(&pool, &revisions)
+        .await
+        .expect("migrate");
+    assert_eq!(db.versions(), SAMPLE_VERSIONS);
+}
