@@ -16,7 +16,34 @@
 //! ```
 //!
 //! The core ([`plan`], [`render`]) is pure: discovery, target resolution,
-//! planning and rendering do no network I/O.
+//! planning and rendering do no network I/O. [`online`] runs the same plans
+//! through diesel-async's `AsyncMigrationHarness`; the `dmig` binary
+//! ([`cli`]) only parses arguments and reports.
+//!
+//! # Migrating at application startup
+//!
+//! An application that already has a bb8 pool of `AsyncPgConnection`s calls
+//! [`online::upgrade_to_head`] once, with revisions read from a directory
+//! ([`plan::discover`]) or compiled into the binary ([`embed`]). It takes the
+//! migration lock, so several replicas starting together migrate once.
+//! `examples/app_startup.rs` is a complete program:
+//!
+//! ```no_run
+//! use diesel_async::pooled_connection::{bb8::Pool, AsyncDieselConnectionManager};
+//! use diesel_async::AsyncPgConnection;
+//!
+//! static MIGRATIONS: dmig::embed::Dir<'static> =
+//!     dmig::embed::include_dir!("$CARGO_MANIFEST_DIR/migrations");
+//!
+//! #[tokio::main] // multi-thread: the harness uses block_in_place
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(std::env::var("DATABASE_URL")?);
+//!     let pool = Pool::builder().max_size(4).build(manager).await?;
+//!     let revisions = dmig::embed::revisions(&MIGRATIONS)?;
+//!     dmig::online::upgrade_to_head(&pool, &revisions).await?;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod cli;
 pub mod config;
