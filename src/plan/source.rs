@@ -164,8 +164,14 @@ pub fn discover(dir: &Path) -> Result<Discovery, SourceError> {
             .file_name()
             .into_string()
             .map_err(|_| SourceError::NotUtf8 { path: path.clone() })?;
-        // Diesel ignores dot-entries and plain files (READMEs, .gitkeep).
-        if name.starts_with('.') || !path.is_dir() {
+        // Diesel ignores dot-entries and plain files (READMEs, .gitkeep). The
+        // entry's own type saves a stat per revision; only symlinks need one.
+        let is_dir = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => path.is_dir(),
+            Ok(kind) => kind.is_dir(),
+            Err(_) => path.is_dir(),
+        };
+        if name.starts_with('.') || !is_dir {
             continue;
         }
         let (revision, missing_key) = read_revision(&path, name)?;
