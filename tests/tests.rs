@@ -1,8 +1,10 @@
 mod bench_smoke;
 mod cli;
+mod failures;
 mod harness;
 mod offline_pg;
 mod online;
+mod reliability;
 mod render;
 mod sql_out;
 mod support;

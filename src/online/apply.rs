@@ -12,6 +12,7 @@
 //!   restored before the bookkeeping row is written (diesel#4729).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,7 +35,10 @@ pub struct StatementFailure {
     pub line: usize,
     /// 1-based column.
     pub column: usize,
-    /// The SQLSTATE, where the driver exposes it.
+    /// The SQLSTATE, where the driver exposes it: diesel-async keeps only the
+    /// codes it maps to a [`DatabaseErrorKind`] (constraint violations,
+    /// serialization failure, read-only transaction), so this is `None` for
+    /// most errors even though PostgreSQL sent one.
     pub sqlstate: Option<&'static str>,
     /// PostgreSQL's message.
     pub message: String,
@@ -42,8 +46,19 @@ pub struct StatementFailure {
     pub detail: Option<String>,
     /// PostgreSQL's hint.
     pub hint: Option<String>,
+    /// dmig's own advice, for mistakes it recognises (e.g. `CREATE INDEX
+    /// CONCURRENTLY` in a transactional revision).
+    pub advice: Option<String>,
+    /// PostgreSQL's error position when it is not mapped into the file: in a
+    /// `DO` block it may count characters of a query the block ran rather than
+    /// of the statement (diesel-async does not say which), so `line`/`column`
+    /// are then the block's start.
+    pub unmapped_position: Option<i32>,
     /// How many statements of the file completed before this one.
     pub completed_statements: usize,
+    /// The statements that completed before this one, as `line N: <first
+    /// line>` (what a non-transactional revision may have left behind).
+    pub completed: Vec<String>,
     /// The first line of the failing statement, for orientation.
     pub statement: String,
     /// The connection broke (server gone, network) rather than the SQL failing.
@@ -52,7 +67,14 @@ pub struct StatementFailure {
 
 impl fmt::Display for StatementFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        let file = self.file.display().to_string();
+        write!(
+            f,
+            "{}:{}:{}: ",
+            crate::render::comment_safe(&file),
+            self.line,
+            self.column
+        )?;
         if let Some(code) = self.sqlstate {
             write!(f, "[{code}] ")?;
         }
@@ -62,6 +84,15 @@ impl fmt::Display for StatementFailure {
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
+        }
+        if let Some(advice) = &self.advice {
+            write!(f, "\n  dmig hint: {advice}")?;
+        }
+        if let Some(position) = self.unmapped_position {
+            write!(
+                f,
+                "\n  position: PostgreSQL points at character {position} of this DO block or of a query it ran; the location above is the block's start"
+            )?;
         }
         write!(f, "\n  statement: {}", self.statement)
     }
@@ -86,6 +117,11 @@ fn sqlstate_of(kind: &DatabaseErrorKind) -> Option<&'static str> {
 }
 
 /// Whether a diesel error means the connection is gone.
+///
+/// Besides a closed socket, this is the FATAL error a server sends before it
+/// closes the session (`pg_ctl stop -m fast`, `pg_terminate_backend`, a
+/// crashed backend: SQLSTATE 57P01, 57P02 and kin, all "terminating
+/// connection ..."); diesel-async keeps the message but not the SQLSTATE.
 pub fn is_connection_lost(error: &DieselError) -> bool {
     match error {
         DieselError::DatabaseError(kind, info) => {
@@ -93,6 +129,7 @@ pub fn is_connection_lost(error: &DieselError) -> bool {
                 kind,
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
             ) || info.message().contains("connection closed")
+                || info.message().starts_with("terminating connection")
         }
         DieselError::BrokenTransactionManager => true,
         _ => false,
@@ -106,6 +143,12 @@ struct StepMigration<'a> {
     sql: &'a str,
     /// The `search_path` to restore after a revision that may change it.
     restore_search_path: Option<&'a str>,
+    /// The whole run is one transaction (`--transaction single`).
+    single_transaction: bool,
+    /// The failure `execute` returned: Diesel's `transaction` replaces it
+    /// with the rollback's error when the rollback fails too (a lost
+    /// connection), and this keeps it for the report.
+    failed: RefCell<Option<StatementFailure>>,
 }
 
 impl MigrationName for StepMigration<'_> {
@@ -136,7 +179,9 @@ impl StepMigration<'_> {
         for (index, statement) in statements.iter().enumerate() {
             tracing::debug!(revision = %self.revision.name, statement = index + 1, "executing");
             if let Err(error) = conn.batch_execute(statement.text) {
-                return Err(Box::new(self.failure(&file, &statements, index, error)));
+                let failure = self.failure(&file, &statements, index, error);
+                *self.failed.borrow_mut() = Some(failure.clone());
+                return Err(Box::new(failure));
             }
         }
         if let Some(saved) = self.restore_search_path {
@@ -144,12 +189,18 @@ impl StepMigration<'_> {
                 "SELECT pg_catalog.set_config('search_path', '{}', false)",
                 saved.replace('\'', "''")
             );
-            conn.batch_execute(&restore)
-                .map_err(|error| self.failure(&file, &[], 0, error))?;
+            conn.batch_execute(&restore).map_err(|error| {
+                let failure = self.failure(&file, &statements, statements.len(), error);
+                *self.failed.borrow_mut() = Some(failure.clone());
+                failure
+            })?;
         }
         Ok(())
     }
 
+    /// Build the report for statement `index` of `statements` failing with
+    /// `error`; `index == statements.len()` means the statements all ran and
+    /// the `search_path` restore after them failed.
     fn failure(
         &self,
         file: &std::path::Path,
@@ -158,10 +209,10 @@ impl StepMigration<'_> {
         error: DieselError,
     ) -> StatementFailure {
         let statement = statements.get(index);
-        let offset = statement.map_or(0, |s| s.offset);
+        let offset = statement.map_or(self.sql.len(), |s| s.offset);
         let first_line = statement
             .and_then(|s| s.text.lines().next())
-            .unwrap_or("(restoring search_path)")
+            .unwrap_or("(restoring search_path after the revision)")
             .to_string();
         let connection_lost = is_connection_lost(&error);
         let (message, detail, hint, position, sqlstate) = match &error {
@@ -169,28 +220,70 @@ impl StepMigration<'_> {
                 info.message().to_string(),
                 info.details().map(str::to_string),
                 info.hint().map(str::to_string),
-                info.statement_position(),
+                info.statement_position().filter(|p| *p > 0),
                 sqlstate_of(kind),
             ),
             other => (other.to_string(), None, None, None, None),
         };
+        // diesel-async reports PostgreSQL's position and its "internal"
+        // position (inside a query a PL/pgSQL block ran) alike; only in a DO
+        // block is the latter likely, so there the block's start is reported.
+        let unmapped_position = position.filter(|_| statement.is_some_and(|s| is_do_block(s.text)));
         let (line, column) = match position {
-            Some(p) if p > 0 => sql::line_col(self.sql, offset, p as usize),
+            Some(p) if unmapped_position.is_none() => {
+                sql::line_col(self.sql, offset, usize::try_from(p).unwrap_or(1))
+            }
             _ => sql::line_col(self.sql, offset, 1),
         };
+        let completed = statements[..index.min(statements.len())]
+            .iter()
+            .map(|s| {
+                let (line, _) = sql::line_col(self.sql, s.offset, 1);
+                format!("line {line}: {}", s.text.lines().next().unwrap_or_default())
+            })
+            .collect();
         StatementFailure {
             file: file.to_path_buf(),
             line,
             column,
             sqlstate,
+            advice: self.advice(&message, file),
             message,
             detail,
             hint,
+            unmapped_position,
             completed_statements: index,
+            completed,
             statement: first_line,
             connection_lost,
         }
     }
+
+    /// dmig's advice for a mistake it recognises from the message.
+    fn advice(&self, message: &str, file: &std::path::Path) -> Option<String> {
+        if !message.contains("cannot run inside a transaction block") {
+            return None;
+        }
+        if self.single_transaction {
+            return Some(
+                "this statement cannot run in a transaction: run without --transaction single, from a revision with run_in_transaction = false".to_string(),
+            );
+        }
+        if !self.revision.run_in_transaction {
+            return None;
+        }
+        let dir = file.parent().unwrap_or(file).display().to_string();
+        Some(format!(
+            "this statement cannot run in a transaction: set run_in_transaction = false in {}/metadata.toml (dmig then runs the file statement by statement in autocommit)",
+            crate::render::comment_safe(&dir)
+        ))
+    }
+}
+
+/// Whether a statement is a `DO` block.
+fn is_do_block(statement: &str) -> bool {
+    let mut words = statement.split(|c: char| c.is_whitespace() || c == '$');
+    words.next().is_some_and(|w| w.eq_ignore_ascii_case("do"))
 }
 
 impl Migration<Pg> for StepMigration<'_> {
@@ -244,6 +337,12 @@ pub struct RunReport {
     pub error: Option<StepError>,
 }
 
+fn lost_connection(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    error
+        .downcast_ref::<DieselError>()
+        .is_some_and(is_connection_lost)
+}
+
 /// Run `plan` step by step through `harness`, stopping at the first failure.
 pub fn run_steps<H: MigrationHarness<Pg>>(
     harness: &mut H,
@@ -262,6 +361,8 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
             sql: body,
             restore_search_path: search_path
                 .filter(|_| crate::render::may_change_search_path(body)),
+            single_transaction: plan.transaction == crate::plan::TransactionMode::Single,
+            failed: RefCell::new(None),
         };
         let started = Instant::now();
         let result = match step.direction {
@@ -281,10 +382,22 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
                         failure: Some(*failure),
                         other: None,
                     },
-                    Err(other) => StepError {
-                        index,
-                        failure: None,
-                        other: Some(other),
+                    Err(other) => match migration.failed.take() {
+                        // The statement failed, then so did the rollback: the
+                        // connection is gone. Report the statement.
+                        Some(failure) if lost_connection(&*other) => StepError {
+                            index,
+                            failure: Some(StatementFailure {
+                                connection_lost: true,
+                                ..failure
+                            }),
+                            other: None,
+                        },
+                        _ => StepError {
+                            index,
+                            failure: None,
+                            other: Some(other),
+                        },
                     },
                 };
                 return RunReport {
@@ -297,5 +410,40 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
     RunReport {
         timings,
         error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn do_blocks_are_recognised_by_their_first_word() {
+        for yes in [
+            "DO $$ BEGIN END $$;",
+            "do$$x$$",
+            "Do\n$body$ $body$",
+            "DO LANGUAGE plpgsql $$ $$",
+        ] {
+            assert!(is_do_block(yes), "{yes}");
+        }
+        for no in [
+            "DOMAIN",
+            "CREATE DOMAIN d AS int",
+            "SELECT 'DO'",
+            "document",
+        ] {
+            assert!(!is_do_block(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn only_mapped_codes_are_reported_as_sqlstates() {
+        assert_eq!(
+            sqlstate_of(&DatabaseErrorKind::UniqueViolation),
+            Some("23505")
+        );
+        assert_eq!(sqlstate_of(&DatabaseErrorKind::Unknown), None);
+        assert_eq!(sqlstate_of(&DatabaseErrorKind::ClosedConnection), None);
     }
 }

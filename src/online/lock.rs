@@ -98,8 +98,12 @@ pub async fn release(conn: &mut AsyncPgConnection) {
 /// The pid of the session holding the lock, from `pg_locks`.
 async fn holder(conn: &mut AsyncPgConnection) -> Option<i32> {
     // A bigint advisory key is stored as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+    // Advisory locks belong to one database, and pg_locks lists every
+    // database's: without the filter a dmig on another database of the same
+    // server would be named as the holder.
     diesel::sql_query(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
          AND classid::bigint = ($1 >> 32) & 4294967295 AND objid::bigint = $1 & 4294967295 \
          AND objsubid = 1 LIMIT 1",
     )

@@ -94,10 +94,31 @@ pub struct RevisionFailure {
     pub statement: Option<StatementFailure>,
     /// Otherwise the harness's error (bookkeeping, commit).
     pub other: Option<String>,
+    /// `other` means the connection was lost (so a commit may or may not have happened).
+    pub other_connection_lost: bool,
     /// Steps completed earlier in this run, in order.
     pub completed: Vec<String>,
     /// Indexes left invalid by a failed non-transactional revision.
     pub invalid_indexes: Vec<String>,
+}
+
+/// How many names a list in a failure report shows before eliding the middle.
+const MAX_LISTED: usize = 10;
+
+/// `names` joined with `, `, the middle elided when there are many.
+fn elided(names: &[String], separator: &str) -> String {
+    let safe = |name: &String| render::comment_safe(name).into_owned();
+    if names.len() <= MAX_LISTED {
+        return names.iter().map(safe).collect::<Vec<_>>().join(separator);
+    }
+    let head: Vec<String> = names[..3].iter().map(safe).collect();
+    let tail: Vec<String> = names[names.len() - 3..].iter().map(safe).collect();
+    format!(
+        "{}{separator}... ({} more) ...{separator}{}",
+        head.join(separator),
+        names.len() - 6,
+        tail.join(separator)
+    )
 }
 
 impl fmt::Display for RevisionFailure {
@@ -106,15 +127,12 @@ impl fmt::Display for RevisionFailure {
             plan::Direction::Up => "upgrade",
             plan::Direction::Down => "downgrade",
         };
+        let name = render::comment_safe(&self.name);
         let lost = self.statement.as_ref().is_some_and(|s| s.connection_lost);
         if lost {
-            write!(
-                f,
-                "connection lost during revision `{}` ({verb})",
-                self.name
-            )?;
+            write!(f, "connection lost during revision `{name}` ({verb})")?;
         } else {
-            write!(f, "revision `{}` failed ({verb})", self.name)?;
+            write!(f, "revision `{name}` failed ({verb})")?;
         }
         match (&self.statement, &self.other) {
             (Some(statement), _) => write!(f, "\n  at {statement}")?,
@@ -126,17 +144,30 @@ impl fmt::Display for RevisionFailure {
                 f,
                 "\n  the whole run was one transaction: it was rolled back, nothing changed"
             )?;
+        } else if self.statement.is_none() && self.other_connection_lost {
+            write!(
+                f,
+                "\n  the connection was lost while the revision was being recorded: whether it was recorded is unknown; run `dmig status`"
+            )?;
         } else if self.run_in_transaction {
             write!(f, "\n  the revision was rolled back: nothing of it remains")?;
         } else {
-            let done = self
-                .statement
-                .as_ref()
-                .map_or(0, |s| s.completed_statements);
-            write!(
-                f,
-                "\n  the revision is non-transactional and may be half-applied: {done} statement(s) completed before the failure; its version was not recorded"
-            )?;
+            match &self.statement {
+                Some(statement) if statement.completed.is_empty() => write!(
+                    f,
+                    "\n  the revision is non-transactional: no statement of it completed before the failure; its version was not recorded"
+                )?,
+                Some(statement) => write!(
+                    f,
+                    "\n  the revision is non-transactional and is half-applied: {} statement(s) completed before the failure and remain; its version was not recorded\n  completed: {}",
+                    statement.completed.len(),
+                    elided(&statement.completed, "\n             ")
+                )?,
+                None => write!(
+                    f,
+                    "\n  the revision is non-transactional: its SQL ran, but its version was not recorded"
+                )?,
+            }
             if !self.invalid_indexes.is_empty() {
                 write!(
                     f,
@@ -146,13 +177,17 @@ impl fmt::Display for RevisionFailure {
             }
         }
         if !self.single_transaction {
+            let done = match self.direction {
+                plan::Direction::Up => "applied",
+                plan::Direction::Down => "reverted",
+            };
             if self.completed.is_empty() {
-                write!(f, "\n  nothing was applied before it in this run")?;
+                write!(f, "\n  nothing was {done} before it in this run")?;
             } else {
                 write!(
                     f,
-                    "\n  completed before it in this run: {}",
-                    self.completed.join(", ")
+                    "\n  {done} before it in this run (and still {done}): {}",
+                    elided(&self.completed, ", ")
                 )?;
             }
         }
@@ -175,21 +210,27 @@ impl Default for ConnectOptions {
     }
 }
 
-/// Build a bb8 pool for `url` (TLS when the URL asks for it) and open its
-/// first connection right away, so a wrong host, port, password or database
-/// fails at once with a message naming them (never the password). bb8 itself
-/// would retry in the background until its timeout and lose the reason.
+/// Build a bb8 pool for `url` (TLS when the URL asks for it) holding the two
+/// connections a run needs (one for the lock, one for the work), opened right
+/// away and side by side: a wrong host, port, password or database fails at
+/// once with a message naming them (never the password), where bb8 would
+/// retry in the background until its timeout and lose the reason.
 pub async fn connect_pool(url: &str, options: &ConnectOptions) -> Result<PgPool, OnlineError> {
     let manager: AsyncDieselConnectionManager<AsyncPgConnection> =
         connect::pool_manager(url, options.connect_timeout);
-    let first = connect::establish(url, options.connect_timeout).await?;
+    let (first, second) = tokio::try_join!(
+        connect::establish(url, options.connect_timeout),
+        connect::establish(url, options.connect_timeout),
+    )?;
     let pool = Pool::builder()
         .max_size(2)
         .min_idle(Some(0))
         .connection_timeout(options.connect_timeout + Duration::from_secs(1))
         .build_unchecked(manager);
-    // A full pool hands the connection back; with a fresh pool of two it cannot be full.
-    let _ = pool.add(first);
+    // A fresh pool of two has room for both; `add` only hands back a connection when full.
+    for conn in [first, second] {
+        let _ = pool.add(conn);
+    }
     Ok(pool)
 }
 
@@ -333,18 +374,13 @@ async fn migrate_locked(
     request: &Request<'_>,
     events: &mut dyn Events,
 ) -> Result<Outcome, OnlineError> {
-    diesel_async::SimpleAsyncConnection::batch_execute(&mut *conn, render::VERSION_TABLE_DDL)
-        .await
-        .map_err(|source| OnlineError::Query {
-            what: "create the version table",
-            source,
-        })?;
+    // Plan and read every file first: a refused run changes nothing, not
+    // even by creating the version table.
     let applied_rows = read_applied(&mut conn).await?;
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
     let planned = plan::plan(revisions, &applied, request)?;
     let sql = planned.load_sql()?;
     events.planned(&planned);
-    let search_path = current_search_path(&mut conn).await?;
     let mut outcome = Outcome {
         kind: planned.kind,
         from: planned.from.clone(),
@@ -356,7 +392,48 @@ async fn migrate_locked(
             .map(|r| r.name.clone())
             .collect(),
     };
+    // A stamp is one transaction of its own; otherwise `single` wraps the
+    // version table's creation too, as the offline script does, so a failed
+    // run leaves nothing at all.
+    let single = planned.transaction == TransactionMode::Single && planned.kind != Kind::Stamp;
+    if single {
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
+            .await
+            .map_err(|source| OnlineError::Query {
+                what: "begin the run's transaction",
+                source,
+            })?;
+    }
+    let prepared = async {
+        diesel_async::SimpleAsyncConnection::batch_execute(&mut *conn, render::VERSION_TABLE_DDL)
+            .await
+            .map_err(|source| OnlineError::Query {
+                what: "create the version table",
+                source,
+            })?;
+        current_search_path(&mut conn).await
+    }
+    .await;
+    let search_path = match prepared {
+        Ok(search_path) => search_path,
+        Err(error) => {
+            if single {
+                rollback_run(&mut conn).await;
+            }
+            return Err(error);
+        }
+    };
     if planned.steps.is_empty() {
+        if single {
+            <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
+                &mut *conn,
+            )
+            .await
+            .map_err(|source| OnlineError::Query {
+                what: "commit the run's transaction",
+                source,
+            })?;
+        }
         return Ok(outcome);
     }
     if planned.kind == Kind::Stamp {
@@ -367,15 +444,6 @@ async fn migrate_locked(
             .map(|s| (s.revision.name.clone(), Duration::ZERO))
             .collect();
         return Ok(outcome);
-    }
-    let single = planned.transaction == TransactionMode::Single;
-    if single {
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
-            .await
-            .map_err(|source| OnlineError::Query {
-                what: "begin the run's transaction",
-                source,
-            })?;
     }
     let invalid_before = if planned.steps.iter().any(|s| !s.revision.run_in_transaction) {
         invalid_indexes(&mut conn).await?
@@ -409,11 +477,7 @@ async fn migrate_locked(
         Some(step_error) => {
             let step = planned.steps[step_error.index];
             if single {
-                // Best effort: a lost connection rolls back on the server anyway.
-                let _ = <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(
-                    &mut *conn,
-                )
-                .await;
+                rollback_run(&mut conn).await;
             }
             let lost = step_error
                 .failure
@@ -434,6 +498,10 @@ async fn migrate_locked(
                 run_in_transaction: step.revision.run_in_transaction,
                 single_transaction: single,
                 statement: step_error.failure,
+                other_connection_lost: step_error.other.as_ref().is_some_and(|e| {
+                    e.downcast_ref::<diesel::result::Error>()
+                        .is_some_and(apply::is_connection_lost)
+                }),
                 other: step_error.other.map(|e| e.to_string()),
                 completed: planned.steps[..timings.len()]
                     .iter()
@@ -443,6 +511,13 @@ async fn migrate_locked(
             })))
         }
     }
+}
+
+/// Roll back `--transaction single`'s transaction. Best effort: when the
+/// connection is lost, the server rolls it back anyway.
+async fn rollback_run(conn: &mut AsyncPgConnection) {
+    let _ = <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(conn)
+        .await;
 }
 
 /// The session's `search_path`, to restore after revisions that change it.

@@ -965,3 +965,192 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
         client_key,
     })
 }
+
+// ---------------------------------------------------------------------------
+// A private cluster that one test may stop and start.
+
+/// A throwaway cluster for one test alone, always started by the tests (even
+/// with `DMIG_TEST_DATABASE_URL` set), so that it can be stopped and started
+/// again without disturbing the tests that share the main server. It listens
+/// on a free port of 127.0.0.1 with `trust` auth, is stopped and removed in
+/// `Drop`, and by the same watchdog as the main cluster if the test process
+/// dies first.
+pub struct PrivateServer {
+    dir: PathBuf,
+    data: PathBuf,
+    pg_ctl: PathBuf,
+    psql: PathBuf,
+    as_root: bool,
+    port: u16,
+}
+
+impl PrivateServer {
+    /// Creates and starts the cluster, panicking with the reason on failure.
+    pub fn start() -> PrivateServer {
+        start_private_cluster().unwrap_or_else(|message| panic!("{message}"))
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/<database>`.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Runs `sql` on `database` with `psql -At -c`, panicking with psql's
+    /// stderr on failure, and returns the trimmed output.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new(&self.psql)
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d"])
+            .arg(self.url(database))
+            .args(["-c", sql])
+            .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql on the private cluster");
+        assert!(
+            out.status.success(),
+            "psql on the private cluster failed for `{sql}`: {}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// `pg_ctl stop -m fast`: open sessions are terminated, as in a
+    /// maintenance shutdown. Waits until the server is down.
+    pub fn stop(&self) {
+        let out = server_command(self.as_root, &self.pg_ctl, &self.dir)
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-t", "60", "-m", "fast", "stop"])
+            .output()
+            .expect("run pg_ctl stop");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop of the private cluster failed: {}",
+            stderr(&out)
+        );
+    }
+
+    /// Starts the stopped server again on the same port; waits until it
+    /// accepts connections.
+    pub fn start_again(&self) {
+        if let Err(message) =
+            pg_ctl_start(self.as_root, &self.pg_ctl, &self.dir, &self.data, self.port)
+        {
+            panic!("restarting the private cluster failed: {message}");
+        }
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        // No panic here: Drop also runs while a failing test unwinds.
+        let stopped = server_command(self.as_root, &self.pg_ctl, &self.dir)
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Err(error) = stopped {
+            eprintln!("cannot run pg_ctl to stop the private cluster: {error}");
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `pg_ctl start -w` on `port`; the error carries pg_ctl's stderr and the log.
+fn pg_ctl_start(
+    as_root: bool,
+    pg_ctl: &Path,
+    dir: &Path,
+    data: &Path,
+    port: u16,
+) -> Result<(), String> {
+    let log = dir.join("server.log");
+    let _ = fs::remove_file(&log);
+    let out = server_command(as_root, pg_ctl, dir)
+        .arg("-D")
+        .arg(data)
+        .arg("-l")
+        .arg(&log)
+        .args(["-w", "-t", "60", "-o", &format!("-p {port}"), "start"])
+        .output()
+        .map_err(|error| format!("cannot run pg_ctl: {error}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let log_text = fs::read_to_string(&log).unwrap_or_default();
+    Err(format!("{}\n{log_text}", stderr(&out)))
+}
+
+fn start_private_cluster() -> Result<PrivateServer, String> {
+    let bin = server_binaries()?;
+    let as_root = is_root();
+    let dir = cluster_dir(as_root)?;
+    let pg_ctl = bin.dir.join("pg_ctl");
+    spawn_watchdog(&dir, &pg_ctl, as_root)?;
+
+    let data = dir.join("data");
+    let out = server_command(as_root, &bin.dir.join("initdb"), &dir)
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+        .arg("--no-sync")
+        .output()
+        .map_err(|error| format!("cannot run initdb: {error}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb of the private cluster in `{}` failed: {}",
+            data.display(),
+            stderr(&out)
+        ));
+    }
+    let socket_dir = dir.display().to_string().replace('\'', "''");
+    let settings = format!(
+        "\n# dmig private test cluster\n\
+         listen_addresses = '127.0.0.1'\n\
+         unix_socket_directories = '{socket_dir}'\n\
+         fsync = off\n\
+         synchronous_commit = off\n\
+         full_page_writes = off\n\
+         max_connections = 30\n\
+         shared_buffers = 16MB\n"
+    );
+    fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .and_then(|mut conf| conf.write_all(settings.as_bytes()))
+        .map_err(|error| format!("cannot write postgresql.conf: {error}"))?;
+
+    let psql = find_client("psql", Some(bin.major))?;
+    for attempt in 1..=START_ATTEMPTS {
+        let port = free_port()?;
+        match pg_ctl_start(as_root, &pg_ctl, &dir, &data, port) {
+            Ok(()) => {
+                return Ok(PrivateServer {
+                    dir,
+                    data,
+                    pg_ctl,
+                    psql,
+                    as_root,
+                    port,
+                })
+            }
+            Err(message) => {
+                let port_taken = message.contains("could not bind")
+                    || message.contains("Address already in use");
+                if !port_taken || attempt == START_ATTEMPTS {
+                    return Err(format!(
+                        "pg_ctl start of the private cluster failed: {message}"
+                    ));
+                }
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}

@@ -1,0 +1,898 @@
+//! When things go wrong, against a real PostgreSQL: a revision that fails
+//! online (what the report says and what the database keeps), and bad input
+//! that must be refused before anything runs, online and offline alike.
+
+use std::fs;
+use std::process::Output;
+
+use crate::support::pg::TestDb;
+use crate::support::project::{project, Project, ProjectBuilder};
+
+fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
+    let mut cmd = p.dmig();
+    cmd.env("DATABASE_URL", db.url());
+    cmd
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Run `cmd`, expect exit `code`, return stderr.
+fn fails(cmd: &mut assert_cmd::Command, code: i32) -> String {
+    let output = cmd.output().expect("run dmig");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
+    err
+}
+
+/// The tables of `public`, without the version table.
+fn tables(db: &TestDb) -> Vec<String> {
+    db.psql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename <> '__diesel_schema_migrations' ORDER BY 1",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn write(p: &Project, rel: &str, text: &str) {
+    fs::write(p.path().join(rel), text).expect("write project file");
+}
+
+// ---------------------------------------------------------------------------
+// A. Failing revisions, online
+
+#[test]
+fn failing_transactional_revision_leaves_no_trace_and_a_rerun_applies_the_rest() {
+    // Line 4, column 8 of 2_b/up.sql is `nope`.
+    let bad = "CREATE TABLE b (id INT PRIMARY KEY);\n\
+               INSERT INTO b VALUES (1);\n\
+               UPDATE b\n   SET nope = 2;\n";
+    let p = project("fail_tx")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", Some("DROP TABLE a;\n"))
+        .migration("2_b", bad, Some("DROP TABLE b;\n"))
+        .migration("3_c", "CREATE TABLE c (id INT);\n", Some("DROP TABLE c;\n"))
+        .build();
+    let db = TestDb::new("fail_tx");
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    for expected in [
+        "applied 1_a",
+        "error: revision `2_b` failed (upgrade)",
+        "2_b/up.sql:4:8: column \"nope\" of relation \"b\" does not exist",
+        "statement: UPDATE b",
+        "the revision was rolled back: nothing of it remains",
+        "applied before it in this run (and still applied): 1_a",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+    // diesel-async drops this error's SQLSTATE (42703): none may be invented.
+    assert!(!err.contains('['), "no SQLSTATE is known here:\n{err}");
+    assert_eq!(db.versions(), ["1"]);
+    assert_eq!(tables(&db), ["a"], "nothing of 2_b may remain");
+
+    write(&p, "migrations/2_b/up.sql", &bad.replace("nope", "id"));
+    dmig(&p, &db).arg("upgrade").assert().success();
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+    assert_eq!(tables(&db), ["a", "b", "c"]);
+    assert_eq!(db.psql("SELECT id FROM b"), "2");
+}
+
+#[test]
+fn report_carries_sqlstate_detail_hint_and_the_statement_start_without_a_position() {
+    let p = project("report")
+        .migration(
+            "1_a",
+            "CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);\n",
+            None,
+        )
+        // No position from PostgreSQL: the failing statement's start, 2:3.
+        .migration(
+            "2_dup",
+            "-- one more row\n  INSERT INTO a VALUES (1);\n",
+            None,
+        )
+        .build();
+    let db = TestDb::new("report");
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    for expected in [
+        "2_dup/up.sql:2:3: [23505] duplicate key value violates unique constraint \"a_pkey\"",
+        "\n  detail: Key (id)=(1) already exists.",
+        "statement: INSERT INTO a VALUES (1);",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+
+    // A runtime error has no position either: the statement starts on line 3.
+    write(
+        &p,
+        "migrations/2_dup/up.sql",
+        "SELECT 1;\n\nSELECT 1 /\n  0;\n",
+    );
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    assert!(err.contains("2_dup/up.sql:3:1: division by zero"), "{err}");
+    assert!(
+        err.contains("nothing was applied before it in this run"),
+        "{err}"
+    );
+
+    // PostgreSQL's hint is passed on, with its position mapped past a
+    // multi-byte character.
+    write(&p, "migrations/2_dup/up.sql", "SELECT 'é', nope_fn(1);\n");
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    assert!(
+        err.contains("2_dup/up.sql:1:13: function nope_fn(integer) does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  hint: No function matches the given name and argument types."),
+        "{err}"
+    );
+
+    // Inside a DO block the position may count characters of a query the
+    // block ran: dmig reports the block's start and says so.
+    write(
+        &p,
+        "migrations/2_dup/up.sql",
+        "SELECT 1;\nDO $$\nBEGIN\n  PERFORM nope_col FROM pg_class;\nEND $$;\n",
+    );
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    assert!(
+        err.contains("2_dup/up.sql:2:1: column \"nope_col\" does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "position: PostgreSQL points at character 8 of this DO block or of a query it ran"
+        ),
+        "{err}"
+    );
+    assert_eq!(db.versions(), ["1"]);
+    assert_eq!(db.psql("SELECT count(*) FROM a"), "1");
+}
+
+#[test]
+fn failing_non_transactional_revision_reports_what_completed_and_the_invalid_index() {
+    let up = "CREATE INDEX CONCURRENTLY IF NOT EXISTS a_plain ON a (id);\n\
+              CREATE UNIQUE INDEX CONCURRENTLY a_uq ON a (id);\n\
+              CREATE TABLE never (id INT);\n";
+    let p = project("fail_no_tx")
+        .migration(
+            "1_a",
+            "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1), (1);\n",
+            None,
+        )
+        .migration_no_tx("2_ix", up, None)
+        .build();
+    let db = TestDb::new("fail_no_tx");
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    for expected in [
+        "error: revision `2_ix` failed (upgrade)",
+        "2_ix/up.sql:2:1: [23505] could not create unique index \"a_uq\"",
+        "detail: Key (id)=(1) is duplicated.",
+        "statement: CREATE UNIQUE INDEX CONCURRENTLY a_uq ON a (id);",
+        "the revision is non-transactional and is half-applied: 1 statement(s) completed before the failure and remain; its version was not recorded",
+        "completed: line 1: CREATE INDEX CONCURRENTLY IF NOT EXISTS a_plain ON a (id);",
+        "invalid index(es) left behind (drop them before retrying): a_uq",
+        "applied before it in this run (and still applied): 1_a",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+    assert_eq!(db.versions(), ["1"]);
+    assert_eq!(
+        db.psql("SELECT string_agg(indexrelid::regclass::text || ':' || indisvalid, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 'a'::regclass"),
+        "a_plain:true,a_uq:false"
+    );
+    assert_eq!(tables(&db), ["a"]);
+
+    // What the report tells the user to do, then a rerun finishes the revision.
+    db.psql("DROP INDEX a_uq; DELETE FROM a WHERE ctid <> (SELECT min(ctid) FROM a)");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    assert_eq!(db.versions(), ["1", "2"]);
+    assert_eq!(tables(&db), ["a", "never"]);
+    assert_eq!(
+        db.psql("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'a'::regclass"),
+        "t"
+    );
+}
+
+#[test]
+fn single_transaction_failure_rolls_back_the_whole_run_online_and_offline() {
+    let p = project("fail_single")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        .migration("2_b", "CREATE TABLE b (id INT);\n", None)
+        .migration(
+            "3_c",
+            "CREATE TABLE c (id INT);\nSELECT nope FROM c;\n",
+            None,
+        )
+        .build();
+    let on = TestDb::new("fail_single_online");
+    let off = TestDb::new("fail_single_offline");
+    let empty = on.schema_dump();
+    let err = fails(
+        dmig(&p, &on).args(["upgrade", "--transaction", "single"]),
+        1,
+    );
+    for expected in [
+        "applied 1_a",
+        "applied 2_b",
+        "error: revision `3_c` failed (upgrade)",
+        "3_c/up.sql:2:8: column \"nope\" does not exist",
+        "the whole run was one transaction: it was rolled back, nothing changed",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
+    assert!(!err.contains("before it in this run"), "{err}");
+    // Nothing at all: no tables, no version table, no rows.
+    assert_eq!(on.schema_dump(), empty);
+    assert!(on.versions().is_empty());
+
+    // The offline script in one transaction, run by psql, leaves the same.
+    let script = p.path().join("single.sql");
+    p.dmig()
+        .args(["upgrade", "--sql", "--transaction", "single", "--out"])
+        .arg(&script)
+        .assert()
+        .success();
+    let psql = off.psql_file(&script);
+    assert!(!psql.status.success());
+    assert!(stderr(&psql).contains("column \"nope\" does not exist"));
+    assert_eq!(off.schema_dump(), empty);
+
+    // From a database already at 1: still nothing of the run remains.
+    dmig(&p, &on).args(["upgrade", "1"]).assert().success();
+    let before = on.schema_dump();
+    fails(
+        dmig(&p, &on).args(["upgrade", "--transaction", "single"]),
+        1,
+    );
+    assert_eq!(on.schema_dump(), before);
+    assert_eq!(on.versions(), ["1"]);
+}
+
+#[test]
+fn concurrently_in_a_transactional_revision_names_the_file_and_the_fix() {
+    let p = project("cic_trap")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        .migration(
+            "2_ix",
+            "-- meant to be non-transactional\nCREATE INDEX CONCURRENTLY a_idx ON a (id);\n",
+            Some("DROP INDEX CONCURRENTLY a_idx;\n"),
+        )
+        .build();
+    let on = TestDb::new("cic_trap_online");
+    let err = fails(dmig(&p, &on).arg("upgrade"), 1);
+    let metadata = p.path().join("migrations/2_ix/metadata.toml");
+    for expected in [
+        "error: revision `2_ix` failed (upgrade)".to_string(),
+        "2_ix/up.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+            .to_string(),
+        format!(
+            "dmig hint: this statement cannot run in a transaction: set run_in_transaction = false in {}",
+            metadata.display()
+        ),
+        "the revision was rolled back: nothing of it remains".to_string(),
+    ] {
+        assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+    }
+    assert_eq!(on.versions(), ["1"]);
+
+    // Offline, psql refuses the same statement inside the script's BEGIN;
+    // the revision before it stays applied, as online.
+    let off = TestDb::new("cic_trap_offline");
+    let script = p.path().join("up.sql");
+    p.dmig()
+        .args(["upgrade", "--sql", "--out"])
+        .arg(&script)
+        .assert()
+        .success();
+    let psql = off.psql_file(&script);
+    assert!(!psql.status.success());
+    assert!(
+        stderr(&psql).contains("CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
+        "{}",
+        stderr(&psql)
+    );
+    assert_eq!(off.versions(), on.versions());
+    assert_eq!(off.schema_dump(), on.schema_dump());
+
+    // With --transaction single the advice is about the mode instead.
+    let err = fails(
+        dmig(&p, &on).args(["upgrade", "--transaction", "single"]),
+        1,
+    );
+    assert!(
+        err.contains("dmig hint: this statement cannot run in a transaction: run without --transaction single"),
+        "{err}"
+    );
+
+    // Following the advice works.
+    fs::write(&metadata, "run_in_transaction = false\n").expect("write metadata");
+    dmig(&p, &on).arg("upgrade").assert().success();
+    assert_eq!(on.versions(), ["1", "2"]);
+    assert_eq!(
+        on.psql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'a_idx'::regclass"),
+        "t"
+    );
+}
+
+/// `n` revisions, each a table with an index and a foreign key to the previous one.
+fn chain(n: usize) -> ProjectBuilder {
+    let mut b = project("chain");
+    for i in 1..=n {
+        let fk = if i > 1 {
+            format!(", prev_id BIGINT REFERENCES t{} (id)", i - 1)
+        } else {
+            String::new()
+        };
+        b = b.migration(
+            &format!("{}_t{i}", 20240000000000u64 + i as u64),
+            &format!(
+                "CREATE TABLE t{i} (id BIGSERIAL PRIMARY KEY, a TEXT{fk});\nCREATE INDEX t{i}_a_idx ON t{i} (a);\n"
+            ),
+            Some(&format!("DROP TABLE t{i};\n")),
+        );
+    }
+    b
+}
+
+#[test]
+fn downgrade_of_1000_revisions_to_base_fits_default_lock_table_per_revision() {
+    const N: u64 = 1000;
+    const CHUNK: u64 = 200;
+    let p = chain(N as usize).build();
+    let db = TestDb::new("downgrade_1000");
+    // Commits need not wait for the disk here: durability is not under test
+    // and the lock table is unaffected.
+    db.psql(&format!(
+        "ALTER DATABASE \"{}\" SET synchronous_commit = off",
+        db.name()
+    ));
+    // Build the schema fast: psql runs rendered scripts of 200 revisions,
+    // each in one transaction.
+    let mut from = "base".to_string();
+    for k in 1..=N / CHUNK {
+        let to = (20240000000000u64 + k * CHUNK).to_string();
+        let script = p.path().join(format!("up_{k}.sql"));
+        p.dmig()
+            .args(["upgrade", "--sql", &format!("{from}:{to}")])
+            .args(["--transaction", "single", "--out"])
+            .arg(&script)
+            .assert()
+            .success();
+        let out = db.psql_file(&script);
+        assert!(out.status.success(), "{}", stderr(&out));
+        from = to;
+    }
+    assert_eq!(db.versions().len(), N as usize);
+
+    // The contrast: one transaction dropping 1,000 tables needs more locks
+    // than PostgreSQL's default lock table holds (max_locks_per_transaction
+    // 64 x max_connections 100). Only meaningful on a server that small.
+    let slots: u64 = db
+        .psql(
+            "SELECT current_setting('max_locks_per_transaction')::int \
+             * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)",
+        )
+        .parse()
+        .expect("lock slots");
+    if slots <= 64 * 100 {
+        let script = p.path().join("down_single.sql");
+        p.dmig()
+            .args([
+                "downgrade",
+                "--sql",
+                "head:base",
+                "--transaction",
+                "single",
+                "--out",
+            ])
+            .arg(&script)
+            .assert()
+            .success();
+        let out = db.psql_file(&script);
+        assert!(
+            !out.status.success(),
+            "one transaction was expected to fail"
+        );
+        let err = stderr(&out);
+        assert!(err.contains("out of shared memory"), "{err}");
+        assert!(err.contains("max_locks_per_transaction"), "{err}");
+        assert_eq!(db.versions().len(), N as usize, "rolled back");
+    } else {
+        eprintln!(
+            "lock table holds {slots} locks (default 6400): skipping the one-transaction contrast"
+        );
+    }
+
+    dmig(&p, &db)
+        .args(["downgrade", "base", "--quiet"])
+        .assert()
+        .success()
+        .stderr("");
+    assert!(db.versions().is_empty());
+    assert!(tables(&db).is_empty());
+}
+
+#[test]
+fn revision_name_with_a_newline_works_online_and_is_never_printed_raw() {
+    let evil = "2_evil\nDROP TABLE a;";
+    let p = project("newline_name")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", Some("DROP TABLE a;\n"))
+        .migration(
+            evil,
+            "CREATE TABLE evil (id INT);\n",
+            Some("DROP TABLE evil;\n"),
+        )
+        .migration("3_bad", "SELECT nope;\n", None)
+        .build();
+    let on = TestDb::new("newline_online");
+    let err = fails(dmig(&p, &on).arg("upgrade"), 1);
+    assert!(err.contains("applied 2_evil?DROP TABLE a;"), "{err}");
+    assert!(
+        err.contains(
+            "applied before it in this run (and still applied): 1_a, 2_evil?DROP TABLE a;"
+        ),
+        "{err}"
+    );
+    assert!(!err.lines().any(|l| l.starts_with("DROP")), "{err}");
+    assert_eq!(on.versions(), ["1", "2"]);
+    assert_eq!(tables(&on), ["a", "evil"]);
+
+    // Its own failure names it safely too.
+    write(&p, "migrations/3_bad/up.sql", "SELECT 1;\n");
+    dmig(&p, &on).args(["downgrade", "1"]).assert().success();
+    fs::write(
+        p.path().join("migrations").join(evil).join("up.sql"),
+        "SELECT nope;\n",
+    )
+    .expect("write");
+    let err = fails(dmig(&p, &on).arg("upgrade"), 1);
+    assert!(
+        err.contains("error: revision `2_evil?DROP TABLE a;` failed (upgrade)"),
+        "{err}"
+    );
+    assert!(err.contains("2_evil?DROP TABLE a;/up.sql:1:8"), "{err}");
+    assert!(!err.lines().any(|l| l.starts_with("DROP")), "{err}");
+
+    // Offline, psql gets the same database as online.
+    fs::write(
+        p.path().join("migrations").join(evil).join("up.sql"),
+        "CREATE TABLE evil (id INT);\n",
+    )
+    .expect("write");
+    dmig(&p, &on).arg("upgrade").assert().success();
+    let off = TestDb::new("newline_offline");
+    let script = p.path().join("all.sql");
+    p.dmig()
+        .args(["upgrade", "--sql", "--out"])
+        .arg(&script)
+        .assert()
+        .success();
+    assert!(off.psql_file(&script).status.success());
+    assert_eq!(off.versions(), ["1", "2", "3"]);
+    assert_eq!(off.schema_dump(), on.schema_dump());
+}
+
+// ---------------------------------------------------------------------------
+// B. Bad input: refused before anything runs, and nothing changes
+
+const A: &str = "2024-01-01-000000_create_a";
+const B: &str = "2024-01-02-000000_create_b";
+const C: &str = "2024-01-03-000000_create_c";
+
+fn with_a(b: ProjectBuilder) -> ProjectBuilder {
+    b.migration(
+        A,
+        "CREATE TABLE a (id INT PRIMARY KEY);\n",
+        Some("DROP TABLE a;\n"),
+    )
+}
+
+fn with_b(b: ProjectBuilder) -> ProjectBuilder {
+    b.migration(
+        B,
+        "CREATE TABLE b (id INT PRIMARY KEY, a_id INT REFERENCES a (id));\n",
+        Some("DROP TABLE b;\n"),
+    )
+}
+
+fn with_c(b: ProjectBuilder) -> ProjectBuilder {
+    b.migration(C, "CREATE TABLE c (id INT);\n", Some("DROP TABLE c;\n"))
+}
+
+/// The three revisions; the database of the table test is at `B`.
+fn abc() -> ProjectBuilder {
+    with_c(with_b(with_a(project("bad_input"))))
+}
+
+/// One command of a row: online (with `DATABASE_URL`) or offline (`--out
+/// out.sql` appended), its exit code and a fragment of its `error:` line.
+struct Run {
+    online: bool,
+    args: &'static [&'static str],
+    code: i32,
+    expected: &'static str,
+}
+
+const fn online(args: &'static [&'static str], expected: &'static str) -> Run {
+    Run {
+        online: true,
+        args,
+        code: 1,
+        expected,
+    }
+}
+
+const fn offline(args: &'static [&'static str], expected: &'static str) -> Run {
+    Run {
+        online: false,
+        args,
+        code: 1,
+        expected,
+    }
+}
+
+const fn usage(online: bool, args: &'static [&'static str], expected: &'static str) -> Run {
+    Run {
+        online,
+        args,
+        code: 2,
+        expected,
+    }
+}
+
+struct Case {
+    what: &'static str,
+    project: fn() -> ProjectBuilder,
+    runs: Vec<Run>,
+    /// The online and offline runs print the very same `error:` line.
+    same_message: bool,
+}
+
+fn cases() -> Vec<Case> {
+    let up: &[&str] = &["upgrade"];
+    let up_sql: &[&str] = &["upgrade", "--sql"];
+    vec![
+        Case {
+            what: "duplicate versions",
+            project: || abc().migration("20240103000000_again", "SELECT 1;\n", None),
+            runs: vec![
+                online(up, "duplicate version `20240103000000`"),
+                offline(up_sql, "duplicate version `20240103000000`"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "empty revision directory",
+            project: || abc().folder("migrations/2024-01-04-000000_empty"),
+            runs: vec![
+                online(up, "2024-01-04-000000_empty` is empty (expected up.sql)"),
+                offline(up_sql, "2024-01-04-000000_empty` is empty (expected up.sql)"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "directory without up.sql",
+            project: || abc().file("migrations/2024-01-04-000000_x/down.sql", "SELECT 1;\n"),
+            runs: vec![
+                online(up, "2024-01-04-000000_x` has no up.sql"),
+                offline(up_sql, "2024-01-04-000000_x` has no up.sql"),
+            ],
+            same_message: true,
+        },
+        Case {
+            // C is pending and fine: it must not run before 4's file is read.
+            what: "non-UTF-8 up.sql",
+            project: || {
+                abc().file(
+                    "migrations/2024-01-04-000000_latin1/up.sql",
+                    b"SELECT '\xe9t\xe9';\n".as_slice(),
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_latin1/up.sql` is not valid UTF-8"),
+                offline(up_sql, "2024-01-04-000000_latin1/up.sql` is not valid UTF-8"),
+            ],
+            same_message: true,
+        },
+        Case {
+            // B would be reverted first: A's down.sql must be read before.
+            what: "non-UTF-8 down.sql",
+            project: || {
+                abc().file(
+                    format!("migrations/{A}/down.sql"),
+                    b"DROP TABLE a; -- \xff\n".as_slice(),
+                )
+            },
+            runs: vec![
+                online(
+                    &["downgrade", "base"],
+                    "2024-01-01-000000_create_a/down.sql` is not valid UTF-8",
+                ),
+                offline(
+                    &["downgrade", "--sql", "2024-01-02:base"],
+                    "2024-01-01-000000_create_a/down.sql` is not valid UTF-8",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "version with a quote",
+            project: || abc().migration("2024'04_q", "SELECT 1;\n", None),
+            runs: vec![
+                online(up, "invalid version \"2024'04\" derived from `"),
+                offline(up_sql, "invalid version \"2024'04\" derived from `"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "version with a backslash",
+            project: || abc().migration("2024\\04_q", "SELECT 1;\n", None),
+            runs: vec![
+                online(up, "invalid version \"2024\\\\04\""),
+                offline(up_sql, "invalid version \"2024\\\\04\""),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "version with whitespace",
+            project: || abc().migration("2024 04_q", "SELECT 1;\n", None),
+            runs: vec![
+                online(up, "invalid version \"2024 04\""),
+                offline(up_sql, "invalid version \"2024 04\""),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "version with a newline",
+            project: || abc().migration("2024\n04_q", "SELECT 1;\n", None),
+            runs: vec![
+                online(up, "invalid version \"2024\\n04\""),
+                offline(up_sql, "invalid version \"2024\\n04\""),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "malformed metadata.toml",
+            project: || {
+                abc().file(
+                    format!("migrations/{C}/metadata.toml"),
+                    "run_in_transaction = maybe\n",
+                )
+            },
+            runs: vec![
+                online(up, "invalid `"),
+                online(up, "2024-01-03-000000_create_c/metadata.toml`"),
+                offline(up_sql, "2024-01-03-000000_create_c/metadata.toml`"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "malformed diesel.toml",
+            project: || abc().file("diesel.toml", "[migrations_directory\ndir = 1\n"),
+            runs: vec![
+                online(up, "invalid config file `"),
+                offline(up_sql, "invalid config file `"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "unknown target",
+            project: abc,
+            runs: vec![
+                online(
+                    &["upgrade", "2025"],
+                    "unknown target `2025`; candidates: 2024-01-03-000000_create_c",
+                ),
+                online(&["downgrade", "2025"], "unknown target `2025`"),
+                online(&["stamp", "2025"], "unknown target `2025`"),
+                offline(
+                    &["upgrade", "--sql", "2025"],
+                    "unknown target `2025`; candidates: 2024-01-03-000000_create_c",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "ambiguous target",
+            project: abc,
+            runs: vec![
+                online(
+                    &["upgrade", "2024-01-0"],
+                    "ambiguous target `2024-01-0`; candidates: 2024-01-01-000000_create_a, 2024-01-02-000000_create_b, 2024-01-03-000000_create_c",
+                ),
+                online(&["downgrade", "2024-01-0"], "ambiguous target `2024-01-0`"),
+                offline(
+                    &["upgrade", "--sql", "2024-01-0"],
+                    "ambiguous target `2024-01-0`; candidates: 2024-01-01-000000_create_a, 2024-01-02-000000_create_b, 2024-01-03-000000_create_c",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "FROM:TO in the wrong order, and ranges online",
+            project: abc,
+            runs: vec![
+                offline(
+                    &["upgrade", "--sql", "head:base"],
+                    "range `head:base` is backwards for upgrade: FROM is after TO",
+                ),
+                offline(
+                    &["downgrade", "--sql", "base:head"],
+                    "range `base:head` is backwards for downgrade",
+                ),
+                usage(false, &["downgrade", "--sql", "base"], "needs a FROM:TO range"),
+                usage(true, &["upgrade", "head:base"], "ranges are for rendering SQL"),
+                usage(true, &["downgrade", "head:base"], "ranges are for rendering SQL"),
+            ],
+            same_message: false,
+        },
+        Case {
+            // B has a down.sql and would be reverted first.
+            what: "downgrade crossing a revision without down.sql",
+            project: || {
+                with_c(with_b(project("no_down").migration(
+                    A,
+                    "CREATE TABLE a (id INT PRIMARY KEY);\n",
+                    None,
+                )))
+            },
+            runs: vec![
+                online(
+                    &["downgrade", "base"],
+                    "revision `2024-01-01-000000_create_a` has no down.sql, so it cannot be reverted",
+                ),
+                offline(
+                    &["downgrade", "--sql", "2024-01-02:base"],
+                    "revision `2024-01-01-000000_create_a` has no down.sql, so it cannot be reverted",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "comment-only down.sql on the way down",
+            project: || abc().file(format!("migrations/{A}/down.sql"), "-- nothing\n"),
+            runs: vec![
+                online(
+                    &["downgrade", "base"],
+                    "2024-01-01-000000_create_a/down.sql` contains no SQL statement",
+                ),
+                offline(
+                    &["downgrade", "--sql", "2024-01-02:base"],
+                    "2024-01-01-000000_create_a/down.sql` contains no SQL statement",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            // A is applied but gone from disk; B would be reverted first.
+            what: "applied version missing on disk",
+            project: || with_c(with_b(project("missing"))),
+            runs: vec![online(
+                &["downgrade", "base"],
+                "version `20240101000000` is applied but missing from the migrations directory, so it cannot be reverted",
+            )],
+            same_message: false,
+        },
+        Case {
+            // C is transactional and would run first.
+            what: "--transaction single with a non-transactional revision",
+            project: || {
+                abc().migration_no_tx(
+                    "2024-01-04-000000_index",
+                    "CREATE INDEX CONCURRENTLY c_id ON c (id);\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(
+                    &["upgrade", "--transaction", "single"],
+                    "--transaction single cannot include revision `2024-01-04-000000_index`: its metadata.toml sets run_in_transaction = false",
+                ),
+                offline(
+                    &["upgrade", "--sql", "--transaction", "single"],
+                    "--transaction single cannot include revision `2024-01-04-000000_index`: its metadata.toml sets run_in_transaction = false",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "empty up.sql",
+            project: || abc().migration("2024-01-04-000000_e", "", None),
+            runs: vec![
+                online(up, "2024-01-04-000000_e/up.sql` contains no SQL statement"),
+                offline(up_sql, "2024-01-04-000000_e/up.sql` contains no SQL statement"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "comment-only up.sql",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_c",
+                    "-- Your SQL goes here\n/* nothing */\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_c/up.sql` contains no SQL statement"),
+                offline(up_sql, "2024-01-04-000000_c/up.sql` contains no SQL statement"),
+            ],
+            same_message: true,
+        },
+    ]
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_runs_online_and_offline() {
+    let db = TestDb::new("bad_input");
+    let good = abc().build();
+    dmig(&good, &db).args(["upgrade", B]).assert().success();
+    let versions = db.versions();
+    assert_eq!(versions, ["20240101000000", "20240102000000"]);
+    let schema = db.schema_dump();
+
+    for case in cases() {
+        let what = case.what;
+        let p = (case.project)().build();
+        let mut error_lines = (None, None);
+        for run in &case.runs {
+            let mut cmd = if run.online { dmig(&p, &db) } else { p.dmig() };
+            cmd.args(run.args);
+            if !run.online && run.code == 1 {
+                cmd.args(["--out", "out.sql"]);
+            }
+            let output = cmd.output().expect("run dmig");
+            let err = stderr(&output);
+            let mode = if run.online { "online" } else { "offline" };
+            let args = run.args;
+            assert_eq!(
+                output.status.code(),
+                Some(run.code),
+                "{what}, {mode} {args:?}: {err}"
+            );
+            assert!(
+                err.starts_with("error: ") && err.contains(run.expected),
+                "{what}, {mode} {args:?}: expected {:?} in {err:?}",
+                run.expected
+            );
+            assert!(output.stdout.is_empty(), "{what}, {mode} {args:?}: stdout");
+            assert!(
+                !p.path().join("out.sql").exists(),
+                "{what}, {mode} {args:?}: out.sql was written"
+            );
+            let slot = if run.online {
+                &mut error_lines.0
+            } else {
+                &mut error_lines.1
+            };
+            slot.get_or_insert(err);
+        }
+        if case.same_message {
+            assert_eq!(
+                error_lines.0, error_lines.1,
+                "{what}: online and offline refuse differently"
+            );
+        }
+        assert_eq!(db.versions(), versions, "{what}: version rows changed");
+        assert_eq!(db.schema_dump(), schema, "{what}: the schema changed");
+    }
+}
+
+#[test]
+fn refused_run_on_a_fresh_database_creates_nothing() {
+    let db = TestDb::new("refused_fresh");
+    let empty = db.schema_dump();
+    let p = abc()
+        .migration("2024-01-04-000000_c", "-- Your SQL goes here\n", None)
+        .build();
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
+    assert!(err.contains("contains no SQL statement"), "{err}");
+    let err = fails(dmig(&p, &db).args(["upgrade", "nope"]), 1);
+    assert!(err.contains("unknown target `nope`"), "{err}");
+    // Not even the version table.
+    assert_eq!(db.schema_dump(), empty);
+}
