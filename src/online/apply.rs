@@ -165,7 +165,11 @@ impl fmt::Display for StepMigration<'_> {
 
 impl MigrationMetadata for StepMigration<'_> {
     fn run_in_transaction(&self) -> bool {
-        self.revision.run_in_transaction
+        // Inside a `--transaction single` run the outer transaction already
+        // covers the revision; asking the harness for one would make it a
+        // SAVEPOINT per revision, and a thousand subtransactions overflow
+        // PostgreSQL's per-backend subxid cache and slow every catalog lookup.
+        self.revision.run_in_transaction && !self.single_transaction
     }
 }
 

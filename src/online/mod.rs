@@ -279,10 +279,7 @@ pub async fn read_applied(conn: &mut AsyncPgConnection) -> Result<Vec<Applied>, 
         diesel::sql_query("SELECT to_regclass('__diesel_schema_migrations')::text AS value")
             .get_result(conn)
             .await
-            .map_err(|source| OnlineError::Query {
-                what: "look for the version table",
-                source,
-            })?;
+            .map_err(query_failed("look for the version table"))?;
     if exists.value.is_none() {
         return Ok(Vec::new());
     }
@@ -292,10 +289,7 @@ pub async fn read_applied(conn: &mut AsyncPgConnection) -> Result<Vec<Applied>, 
     )
     .load(conn)
     .await
-    .map_err(|source| OnlineError::Query {
-        what: "read the version table",
-        source,
-    })?;
+    .map_err(query_failed("read the version table"))?;
     Ok(rows
         .into_iter()
         .map(|r| Applied {
@@ -397,20 +391,12 @@ async fn migrate_locked(
     // run leaves nothing at all.
     let single = planned.transaction == TransactionMode::Single && planned.kind != Kind::Stamp;
     if single {
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
-            .await
-            .map_err(|source| OnlineError::Query {
-                what: "begin the run's transaction",
-                source,
-            })?;
+        begin_run(&mut conn).await?;
     }
     let prepared = async {
         diesel_async::SimpleAsyncConnection::batch_execute(&mut *conn, render::VERSION_TABLE_DDL)
             .await
-            .map_err(|source| OnlineError::Query {
-                what: "create the version table",
-                source,
-            })?;
+            .map_err(query_failed("create the version table"))?;
         current_search_path(&mut conn).await
     }
     .await;
@@ -425,14 +411,7 @@ async fn migrate_locked(
     };
     if planned.steps.is_empty() {
         if single {
-            <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
-                &mut *conn,
-            )
-            .await
-            .map_err(|source| OnlineError::Query {
-                what: "commit the run's transaction",
-                source,
-            })?;
+            commit_run(&mut conn).await?;
         }
         return Ok(outcome);
     }
@@ -457,14 +436,7 @@ async fn migrate_locked(
     match report.error {
         None => {
             if single {
-                <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
-                    &mut *conn,
-                )
-                .await
-                .map_err(|source| OnlineError::Query {
-                    what: "commit the run's transaction",
-                    source,
-                })?;
+                commit_run(&mut conn).await?;
             }
             outcome.steps = planned
                 .steps
@@ -513,6 +485,25 @@ async fn migrate_locked(
     }
 }
 
+/// Wrap a diesel error from a bookkeeping or inspection query, saying what it was for.
+fn query_failed(what: &'static str) -> impl FnOnce(diesel::result::Error) -> OnlineError {
+    move |source| OnlineError::Query { what, source }
+}
+
+/// Open the transaction of a `--transaction single` run.
+async fn begin_run(conn: &mut AsyncPgConnection) -> Result<(), OnlineError> {
+    <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(conn)
+        .await
+        .map_err(query_failed("begin the run's transaction"))
+}
+
+/// Commit the transaction of a `--transaction single` run.
+async fn commit_run(conn: &mut AsyncPgConnection) -> Result<(), OnlineError> {
+    <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(conn)
+        .await
+        .map_err(query_failed("commit the run's transaction"))
+}
+
 /// Roll back `--transaction single`'s transaction. Best effort: when the
 /// connection is lost, the server rolls it back anyway.
 async fn rollback_run(conn: &mut AsyncPgConnection) {
@@ -525,10 +516,7 @@ async fn current_search_path(conn: &mut AsyncPgConnection) -> Result<Option<Stri
     let row: OneText = diesel::sql_query("SELECT current_setting('search_path') AS value")
         .get_result(conn)
         .await
-        .map_err(|source| OnlineError::Query {
-            what: "read search_path",
-            source,
-        })?;
+        .map_err(query_failed("read search_path"))?;
     Ok(row.value)
 }
 
@@ -539,10 +527,7 @@ async fn invalid_indexes(conn: &mut AsyncPgConnection) -> Result<Vec<String>, On
     )
     .load(conn)
     .await
-    .map_err(|source| OnlineError::Query {
-        what: "list invalid indexes",
-        source,
-    })?;
+    .map_err(query_failed("list invalid indexes"))?;
     Ok(rows.into_iter().filter_map(|r| r.value).collect())
 }
 
@@ -560,10 +545,7 @@ async fn stamp(conn: &mut AsyncPgConnection, planned: &Plan<'_>) -> Result<(), O
     script.push_str("COMMIT;");
     diesel_async::SimpleAsyncConnection::batch_execute(conn, &script)
         .await
-        .map_err(|source| OnlineError::Query {
-            what: "write the version table",
-            source,
-        })
+        .map_err(query_failed("write the version table"))
 }
 
 /// Bring the database behind `pool` to head: what an application calls at
