@@ -356,6 +356,32 @@ struct ServerBinaries {
 
 fn start_cluster() -> Result<Server, String> {
     let started = Instant::now();
+    let cluster = init_cluster("", "max_connections = 200\n")?;
+    let port = cluster.start_on_free_port()?;
+    eprintln!(
+        "dmig tests: PostgreSQL {} cluster on 127.0.0.1:{port} in {} (ready in {} ms)",
+        cluster.bin.major,
+        cluster.dir.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(Server {
+        admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        major: cluster.bin.major,
+    })
+}
+
+/// A cluster initialised in a fresh dir (watched, so it goes away with this
+/// process), configured but not yet started.
+struct NewCluster {
+    bin: ServerBinaries,
+    as_root: bool,
+    dir: PathBuf,
+    data: PathBuf,
+}
+
+/// `initdb` a throwaway cluster: local only, durability traded for speed,
+/// plus `settings` (postgresql.conf lines). `label` names it in errors.
+fn init_cluster(label: &str, settings: &str) -> Result<NewCluster, String> {
     let bin = server_binaries()?;
     let as_root = is_root();
     let dir = cluster_dir(as_root)?;
@@ -372,8 +398,8 @@ fn start_cluster() -> Result<Server, String> {
         .map_err(|error| format!("cannot run initdb: {error}"))?;
     if !out.status.success() {
         return Err(format!(
-            "initdb in `{}` failed (as root the dir must be reachable by `nobody`; \
-             try TMPDIR=/tmp): {}",
+            "initdb of the {label}cluster in `{}` failed (as root the dir must be reachable \
+             by `nobody`; try TMPDIR=/tmp): {}",
             data.display(),
             stderr(&out)
         ));
@@ -387,46 +413,41 @@ fn start_cluster() -> Result<Server, String> {
          fsync = off\n\
          synchronous_commit = off\n\
          full_page_writes = off\n\
-         max_connections = 200\n"
+         {settings}"
     );
     fs::OpenOptions::new()
         .append(true)
         .open(data.join("postgresql.conf"))
         .and_then(|mut conf| conf.write_all(settings.as_bytes()))
         .map_err(|error| format!("cannot write postgresql.conf: {error}"))?;
+    Ok(NewCluster {
+        bin,
+        as_root,
+        dir,
+        data,
+    })
+}
 
-    let log = dir.join("server.log");
-    for attempt in 1..=START_ATTEMPTS {
-        let port = free_port()?;
-        let _ = fs::remove_file(&log);
-        let out = server_command(as_root, &bin.dir.join("pg_ctl"), &dir)
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-w", "-t", "60", "-o", &format!("-p {port}"), "start"])
-            .output()
-            .map_err(|error| format!("cannot run pg_ctl: {error}"))?;
-        if out.status.success() {
-            eprintln!(
-                "dmig tests: PostgreSQL {} cluster on 127.0.0.1:{port} in {} (ready in {} ms)",
-                bin.major,
-                dir.display(),
-                started.elapsed().as_millis()
-            );
-            return Ok(Server {
-                admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                major: bin.major,
-            });
+impl NewCluster {
+    /// Start on a free port of 127.0.0.1, trying another when someone took
+    /// the one we picked before postgres could bind it.
+    fn start_on_free_port(&self) -> Result<u16, String> {
+        let pg_ctl = self.bin.dir.join("pg_ctl");
+        for attempt in 1..=START_ATTEMPTS {
+            let port = free_port()?;
+            match pg_ctl_start(self.as_root, &pg_ctl, &self.dir, &self.data, port) {
+                Ok(()) => return Ok(port),
+                Err(message) => {
+                    let port_taken = message.contains("could not bind")
+                        || message.contains("Address already in use");
+                    if !port_taken || attempt == START_ATTEMPTS {
+                        return Err(format!("pg_ctl start failed: {message}"));
+                    }
+                }
+            }
         }
-        let log_text = fs::read_to_string(&log).unwrap_or_default();
-        let port_taken =
-            log_text.contains("could not bind") || log_text.contains("Address already in use");
-        if !port_taken || attempt == START_ATTEMPTS {
-            return Err(format!("pg_ctl start failed: {}\n{log_text}", stderr(&out)));
-        }
+        unreachable!("the last attempt returns")
     }
-    unreachable!("the last attempt returns")
 }
 
 /// `initdb` and `postgres` refuse to run as root, so as root they run as
@@ -809,26 +830,8 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), String> {
 
 fn start_tls_cluster() -> Result<TlsServer, String> {
     let started = Instant::now();
-    let bin = server_binaries()?;
-    let as_root = is_root();
-    let dir = cluster_dir(as_root)?;
-    spawn_watchdog(&dir, &bin.dir.join("pg_ctl"), as_root)?;
-
-    let data = dir.join("data");
-    let out = server_command(as_root, &bin.dir.join("initdb"), &dir)
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
-        .arg("--no-sync")
-        .output()
-        .map_err(|error| format!("cannot run initdb: {error}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "initdb of the TLS cluster in `{}` failed: {}",
-            data.display(),
-            stderr(&out)
-        ));
-    }
+    let cluster = init_cluster("TLS ", "")?;
+    let (bin, as_root, dir, data) = (&cluster.bin, cluster.as_root, &cluster.dir, &cluster.data);
 
     let files = make_tls_files().map_err(|error| format!("rcgen failed: {error}"))?;
     // The server's files sit beside the data dir; postgres wants its key
@@ -863,18 +866,11 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
 
     let quote = |path: &Path| path.display().to_string().replace('\'', "''");
     let settings = format!(
-        "\n# dmig TLS test cluster\n\
-         listen_addresses = '127.0.0.1'\n\
-         unix_socket_directories = '{}'\n\
-         fsync = off\n\
-         synchronous_commit = off\n\
-         full_page_writes = off\n\
-         max_connections = 50\n\
+        "max_connections = 50\n\
          ssl = on\n\
          ssl_cert_file = '{}'\n\
          ssl_key_file = '{}'\n\
          ssl_ca_file = '{}'\n",
-        quote(&dir),
         quote(&server_cert),
         quote(&server_key),
         quote(&server_ca)
@@ -895,34 +891,7 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
     fs::write(data.join("pg_hba.conf"), hba)
         .map_err(|error| format!("cannot write pg_hba.conf: {error}"))?;
 
-    let log = dir.join("server.log");
-    let mut port = None;
-    for attempt in 1..=START_ATTEMPTS {
-        let candidate = free_port()?;
-        let _ = fs::remove_file(&log);
-        let out = server_command(as_root, &bin.dir.join("pg_ctl"), &dir)
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-w", "-t", "60", "-o", &format!("-p {candidate}"), "start"])
-            .output()
-            .map_err(|error| format!("cannot run pg_ctl: {error}"))?;
-        if out.status.success() {
-            port = Some(candidate);
-            break;
-        }
-        let log_text = fs::read_to_string(&log).unwrap_or_default();
-        let port_taken =
-            log_text.contains("could not bind") || log_text.contains("Address already in use");
-        if !port_taken || attempt == START_ATTEMPTS {
-            return Err(format!(
-                "pg_ctl start of the TLS cluster failed: {}\n{log_text}",
-                stderr(&out)
-            ));
-        }
-    }
-    let port = port.ok_or("no port for the TLS cluster")?;
+    let port = cluster.start_on_free_port()?;
 
     let psql = find_client("psql", Some(bin.major))?;
     let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
@@ -1089,68 +1058,14 @@ fn pg_ctl_start(
 }
 
 fn start_private_cluster() -> Result<PrivateServer, String> {
-    let bin = server_binaries()?;
-    let as_root = is_root();
-    let dir = cluster_dir(as_root)?;
-    let pg_ctl = bin.dir.join("pg_ctl");
-    spawn_watchdog(&dir, &pg_ctl, as_root)?;
-
-    let data = dir.join("data");
-    let out = server_command(as_root, &bin.dir.join("initdb"), &dir)
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
-        .arg("--no-sync")
-        .output()
-        .map_err(|error| format!("cannot run initdb: {error}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "initdb of the private cluster in `{}` failed: {}",
-            data.display(),
-            stderr(&out)
-        ));
-    }
-    let socket_dir = dir.display().to_string().replace('\'', "''");
-    let settings = format!(
-        "\n# dmig private test cluster\n\
-         listen_addresses = '127.0.0.1'\n\
-         unix_socket_directories = '{socket_dir}'\n\
-         fsync = off\n\
-         synchronous_commit = off\n\
-         full_page_writes = off\n\
-         max_connections = 30\n\
-         shared_buffers = 16MB\n"
-    );
-    fs::OpenOptions::new()
-        .append(true)
-        .open(data.join("postgresql.conf"))
-        .and_then(|mut conf| conf.write_all(settings.as_bytes()))
-        .map_err(|error| format!("cannot write postgresql.conf: {error}"))?;
-
-    let psql = find_client("psql", Some(bin.major))?;
-    for attempt in 1..=START_ATTEMPTS {
-        let port = free_port()?;
-        match pg_ctl_start(as_root, &pg_ctl, &dir, &data, port) {
-            Ok(()) => {
-                return Ok(PrivateServer {
-                    dir,
-                    data,
-                    pg_ctl,
-                    psql,
-                    as_root,
-                    port,
-                })
-            }
-            Err(message) => {
-                let port_taken = message.contains("could not bind")
-                    || message.contains("Address already in use");
-                if !port_taken || attempt == START_ATTEMPTS {
-                    return Err(format!(
-                        "pg_ctl start of the private cluster failed: {message}"
-                    ));
-                }
-            }
-        }
-    }
-    unreachable!("the last attempt returns")
+    let cluster = init_cluster("private ", "max_connections = 30\nshared_buffers = 16MB\n")?;
+    let port = cluster.start_on_free_port()?;
+    Ok(PrivateServer {
+        psql: find_client("psql", Some(cluster.bin.major))?,
+        pg_ctl: cluster.bin.dir.join("pg_ctl"),
+        dir: cluster.dir,
+        data: cluster.data,
+        as_root: cluster.as_root,
+        port,
+    })
 }
