@@ -14,27 +14,8 @@ const SAMPLE_VERSIONS: [&str; 5] = [
     "20240105000000",
 ];
 
-/// Render `args` to a file in the project and run it with psql; panics with
-/// psql's stderr when it fails.
 fn render_and_run(p: &Project, db: &TestDb, args: &[&str]) {
-    let out = p.path().join("script.sql");
-    p.dmig()
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    run_script(db, &out);
-}
-
-fn run_script(db: &TestDb, path: &Path) {
-    let output = db.psql_file(path);
-    assert!(
-        output.status.success(),
-        "psql -f {} failed:\n{}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    db.run_script(&p.render(args));
 }
 
 #[test]
@@ -157,7 +138,7 @@ fn tricky_files_run_as_written() {
             .arg(&script)
             .assert()
             .success();
-        run_script(&db, &script);
+        db.run_script(&script);
         assert_eq!(db.versions().len(), versions, "{args:?}");
         if versions == 4 {
             assert_eq!(

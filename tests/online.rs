@@ -24,19 +24,7 @@ fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
 
 /// Render `args` offline and run the script with psql on `db`.
 fn offline(p: &Project, db: &TestDb, args: &[&str]) {
-    let out = p.path().join("parity.sql");
-    p.dmig()
-        .args(args)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let output = db.psql_file(&out);
-    assert!(
-        output.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    db.run_script(&p.render(args));
 }
 
 fn assert_same_database(online: &TestDb, offline: &TestDb) {

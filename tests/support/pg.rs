@@ -146,6 +146,18 @@ impl TestDb {
             .expect("run psql -f")
     }
 
+    /// Run a script with `psql -v ON_ERROR_STOP=1 -f`; panics with psql's
+    /// stderr when it fails.
+    pub fn run_script(&self, path: &Path) {
+        let output = self.psql_file(path);
+        assert!(
+            output.status.success(),
+            "psql -f {} failed:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Runs `sql` with `psql -At -c`, panicking with psql's stderr on
     /// failure, and returns the trimmed output.
     pub fn psql(&self, sql: &str) -> String {

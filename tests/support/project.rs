@@ -120,6 +120,19 @@ impl Project {
         cmd
     }
 
+    /// Render an offline command (`args`, e.g. `["upgrade", "--sql"]`) to
+    /// `script.sql` in the project; panics when dmig fails.
+    pub fn render(&self, args: &[&str]) -> PathBuf {
+        let out = self.path().join("script.sql");
+        self.dmig()
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    }
+
     /// Read a file of the project as text.
     pub fn read(&self, rel: impl AsRef<Path>) -> String {
         fs::read_to_string(self.path().join(rel)).expect("read project file")
