@@ -24,7 +24,8 @@
 //!
 //! psql reads a file line by line, so a string literal never continues onto the
 //! next line the way the server's `'a'\n'b'` continuation does; this lexer does
-//! not continue them either. psql meta-commands (`\…`) and `:variables` are not
+//! not continue them either, except where psql does: across a carriage return
+//! (see [`continuation`]). psql meta-commands (`\…`) and `:variables` are not
 //! interpreted: migration files are plain SQL.
 //!
 //! The lexer makes one pass over the bytes and allocates nothing per token: every
@@ -376,8 +377,49 @@ fn escape_string_end(b: &[u8], mut from: usize, token: usize) -> Result<usize, L
             // The escaped byte may be the lead of a multibyte character; its
             // continuation bytes are never `'` or `\`, so skipping one is enough.
             from = at + 2;
+        } else if let Some(next) = continuation(b, at + 1) {
+            // The next literal is lexed with the same escapes.
+            from = next;
         } else {
             return Ok(at + 1);
+        }
+    }
+}
+
+/// Where a string literal goes on when the text after its closing quote (at
+/// `from`) is what psqlscan.l calls a quote continuation: whitespace holding a
+/// newline, then `'`. psql lexes one line at a time and `\n` ends a line, so the
+/// newline can only be a CR; but a quote that ends a line leaves psql waiting
+/// for a continuation, and empty lines don't end that wait. Only an `E'…'`
+/// string's boundaries depend on it (its escapes go on in the continuation).
+fn continuation(b: &[u8], mut i: usize) -> Option<usize> {
+    while b.get(i) == Some(&b'\n') {
+        i += 1;
+    }
+    // Spaces and `--` comments, then the CR.
+    loop {
+        match *b.get(i)? {
+            b' ' | b'\t' | 0x0c => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = find(b, i + 2, |c| c == b'\n' || c == b'\r')?;
+            }
+            b'\r' => break,
+            _ => return None,
+        }
+    }
+    i += 1;
+    // Whitespace and `--` comments, all within the line, then the quote.
+    loop {
+        match *b.get(i)? {
+            b' ' | b'\t' | b'\r' | 0x0c => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = find(b, i + 2, |c| c == b'\n' || c == b'\r')?;
+                if b[i] == b'\n' {
+                    return None;
+                }
+            }
+            b'\'' => return Some(i + 1),
+            _ => return None,
         }
     }
 }
@@ -637,6 +679,38 @@ mod tests {
     }
 
     #[test]
+    fn escape_string_continues_across_a_carriage_return_like_psql() {
+        // psql joins `E'a'` and `'\';'` when only whitespace holding a CR lies
+        // between them within a line, or at the start of the next non-empty
+        // line; the `\'` then escapes the quote.
+        for sql in [
+            "SELECT E'a'\r'\\';'; SELECT 2;",
+            "SELECT E'a'\n\r'\\';'; SELECT 2;",
+            "SELECT E'a'\n\n\r'\\';'; SELECT 2;",
+            "SELECT E'a' -- c\r'\\';'; SELECT 2;",
+            "SELECT E'a'\n \r'\\';'; SELECT 2;",
+            "SELECT E'a'\r -- c\r '\\';'; SELECT 2;",
+            "SELECT E'a'\r\r \t'\\';'; SELECT 2;",
+            "SELECT E'a'\n-- c\r'\\';'; SELECT 2;",
+        ] {
+            assert_eq!(texts(sql).len(), 2, "{sql:?}");
+            assert!(texts(sql)[0].ends_with("';';"), "{sql:?}");
+        }
+        // A line break inside the gap ends psql's line first: no continuation.
+        for sql in [
+            "SELECT E'a'\r\n'\\';'; SELECT 2;",
+            "SELECT E'a' \n\r'\\';'; SELECT 2;",
+            "SELECT E'a'\r--c\n'\\';'; SELECT 2;",
+            "SELECT E'a'\r /* c */ '\\';'; SELECT 2;",
+        ] {
+            assert!(split(sql).is_err(), "{sql:?}");
+            assert_eq!(texts(&format!("{sql}'")).len(), 2, "{sql:?}");
+        }
+        assert_eq!(texts("SELECT E'a'\r'b';"), ["SELECT E'a'\r'b';"]);
+        assert!(split("SELECT E'a'\r'").is_err());
+    }
+
+    #[test]
     fn prefixed_strings_and_identifiers() {
         let sql = "SELECT B'10;', X'1F;', N'x;', U&'d\\0061;', U&\"a;\"\"b\";SELECT 2;";
         assert_eq!(split(sql).unwrap().len(), 2);
@@ -861,6 +935,7 @@ mod tests {
         "CREATE TABLE \"a\"\";b\" (x int);\r\nSELECT 2;\r\n-- c\rSELECT 3;\r\n",
         "SELECT 1 -- ; 'x\n, 2;\nSELECT somee'\\';\nSELECT 3;",
         "SELECT E'a'\n'b\\';\nSELECT ';';",
+        "SELECT E'a'\r'\\';';\nSELECT E'b'\n\n\r'\\';';\nSELECT E'c'\r\n'\\';\nSELECT ';';",
         "-- only a comment\n",
         "SELECT 1;;\n;SELECT 2;",
     ];

@@ -6,6 +6,7 @@ mod offline_pg;
 mod online;
 mod reliability;
 mod render;
+mod split_pg_query;
 mod sql_out;
 mod support;
 mod tls;
