@@ -181,7 +181,7 @@ impl StepMigration<'_> {
         });
         let statements = sql::split(self.sql)?;
         for (index, statement) in statements.iter().enumerate() {
-            tracing::debug!(revision = %self.revision.name, statement = index + 1, "executing");
+            tracing::debug!(revision = %crate::render::comment_safe(&self.revision.name), statement = index + 1, "executing");
             if let Err(error) = conn.batch_execute(statement.text) {
                 let failure = self.failure(&file, &statements, index, error);
                 *self.failed.borrow_mut() = Some(failure.clone());
@@ -376,6 +376,7 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
         match result {
             Ok(_) => {
                 let elapsed = started.elapsed();
+                tracing::info!(revision = %crate::render::comment_safe(&step.revision.name), ?elapsed, "step done");
                 observer.step_done(step, elapsed);
                 timings.push(elapsed);
             }

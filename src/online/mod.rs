@@ -353,6 +353,7 @@ pub async fn migrate(
         events.waiting_for_lock(holder)
     })
     .await?;
+    tracing::info!(key = lock::LOCK_KEY, "migration lock held");
     let conn = checkout(pool).await;
     let result = match conn {
         Ok(conn) => migrate_locked(conn, revisions, request, events).await,
@@ -374,6 +375,14 @@ async fn migrate_locked(
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
     let planned = plan::plan(revisions, &applied, request)?;
     let sql = planned.load_sql()?;
+    tracing::info!(
+        kind = planned.kind.as_str(),
+        from = %planned.from,
+        to = %planned.to,
+        steps = planned.steps.len(),
+        applied = applied.len(),
+        "planned"
+    );
     events.planned(&planned);
     let mut outcome = Outcome {
         kind: planned.kind,
