@@ -236,6 +236,12 @@ class Runner:
         t1 = time.perf_counter()
         return t1 - t0, peak, os.waitstatus_to_exitcode(status)
 
+    def warm(self, argv: list[str], stdout_path: Path, stderr_path: Path, cwd: Path) -> None:
+        """An untimed run, to load the binary and the files it reads into the cache."""
+        exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
+        if exe is not None:
+            self._spawn([exe, *argv[1:]], stdout_path, stderr_path, cwd)
+
     def measure(self, argv: list[str], stdout_path: Path, stderr_path: Path, cwd: Path, repeatable: bool) -> Sample:
         """Run argv once (twice when `repeatable` and exact RSS is available:
         one plain run for the wall time, one traced run for the peak RSS)."""
@@ -639,6 +645,12 @@ class Bench:
             v.failed = f"setup: {e}"
             return
         try:
+            if v.repeatable and self.args.warmup:
+                # Untimed warm-up right before the timed run: the online runs
+                # in between take long enough for the kernel to drop the
+                # corpus's dentries and pages, and whoever ran first in a
+                # repetition would pay for reloading them for the others.
+                self.runner.warm(v.argv(ctx), self.scratch / "warmup.out", self.scratch / "warmup.err", self.work)
             sample = self.runner.measure(v.argv(ctx), out, err, self.work, v.repeatable)
             if sample.ok:
                 problem = v.verify(ctx, out)
@@ -684,19 +696,16 @@ class Bench:
                 self.variants.append(
                     Variant(g, f"(group {g})", 0, False, "", argv=lambda ctx: [], failed=f"setup: {e}")
                 )
-        # Warm the page cache and the binary once, untimed, for the cheap
-        # offline variants (online ones are warmed by their own first runs).
-        if self.args.warmup:
-            for v in self.variants:
-                if v.group == "offline" and not v.failed:
-                    self.runner.measure(
-                        v.argv(None), self.scratch / "warmup.out", self.scratch / "warmup.err", self.work, False
-                    )
-        for rep in range(self.args.runs):
-            # Interleave: each group's variants in turn, then the next group,
-            # within one repetition; every variant runs once per repetition.
-            for v in self.variants:
-                self.run_once(v, rep)
+        # One group after the other; within a group, interleaved: each
+        # repetition runs every variant of the group once, in table order, so
+        # noise hits dmig and its floor alike. Before each group, wait (up to
+        # 30 s) for the CPU to settle after the previous group's databases.
+        for g in groups:
+            members = [v for v in self.variants if v.group == g]
+            settle()
+            for rep in range(self.args.runs):
+                for v in members:
+                    self.run_once(v, rep)
 
 
 def check_script(out: Path, n: int) -> Optional[str]:
@@ -869,6 +878,48 @@ def git_rev() -> str:
         return "unknown"
 
 
+def cpu_busy(seconds: float = 0.5) -> Optional[float]:
+    """Fraction of all cores busy (not idle, not iowait) over `seconds`, from
+    /proc/stat: what else was running when the benchmark started."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return 1.0 - (idle1 - idle0) / total if total > 0 else None
+
+
+def settle(limit_s: float = 30.0) -> None:
+    """Wait until less than 10 % of the CPU is busy (0.5 s samples), at most limit_s."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        busy = cpu_busy(0.5)
+        if busy is None or busy < 0.10:
+            return
+
+
+def load_line(busy: Optional[float], before: tuple[float, float, float], after: tuple[float, float, float]) -> str:
+    cores = os.cpu_count() or 1
+    line = (
+        f"- Load average (1/5/15 min): {before[0]:.2f}/{before[1]:.2f}/{before[2]:.2f} at the start, "
+        f"{after[0]:.2f}/{after[1]:.2f}/{after[2]:.2f} at the end"
+    )
+    if busy is not None:
+        line += f"; CPU busy just before the run: {busy * 100:.0f} % of {cores} cores"
+        # Only the start counts: during the run the benchmark itself loads the machine.
+        if busy > 0.25:
+            line += " — **something else was running: expect noise, rerun on a quiet machine**"
+    return line
+
+
 def report(bench: Bench, original_argv: list[str], started: _dt.datetime, elapsed: float) -> str:
     args = bench.args
     version = subprocess.run([bench.dmig, "--version"], capture_output=True, text=True).stdout.strip()
@@ -878,11 +929,16 @@ def report(bench: Bench, original_argv: list[str], started: _dt.datetime, elapse
         "Generated by `bench/run.py`; see `bench/README.md` for what each row measures. Do not edit by hand.",
         "",
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')} (took {elapsed:.0f} s)",
-        f"- Command: `python3 bench/run.py {' '.join(original_argv)}`".rstrip() + "",
+        f"- Command: `{' '.join(['python3', 'bench/run.py', *original_argv])}`",
         f"- dmig: {version or '?'} (git {git_rev()}), binary `{args.dmig_display}`",
-        f"- Repetitions: {args.runs}, interleaved (each repetition runs every variant once, in table order)"
-        + ("; one untimed warm-up of each offline variant" if args.warmup else ""),
+        f"- Repetitions: {args.runs}, group after group, interleaved within a group (each repetition runs every variant of the group once, in table order)"
+        + (
+            "; read-only commands get an untimed warm-up run right before each timed run"
+            if args.warmup
+            else "; no warm-up runs"
+        ),
         *machine(),
+        load_line(bench.busy_before, bench.load_before, os.getloadavg()),
     ]
     if bench.pg is not None:
         lines += pg_info(bench.pg)
@@ -986,6 +1042,13 @@ def main(argv: list[str]) -> int:
     bench = Bench(args)
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.monotonic()
+    bench.load_before = os.getloadavg()
+    bench.busy_before = cpu_busy()
+    if bench.busy_before is not None and bench.busy_before > 0.25:
+        print(
+            f"warning: {bench.busy_before * 100:.0f} % of the CPU is busy with something else: expect noise",
+            file=sys.stderr,
+        )
     if any(g in ONLINE_GROUPS for g in args.only):
         pg = Pg(args.database_url, args.psql)
         try:

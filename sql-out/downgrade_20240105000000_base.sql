@@ -1,6 +1,9 @@
 -- dmig 0.1.0: downgrade 20240105000000:base (5 revisions, one transaction per revision)
 -- Run with: psql -v ON_ERROR_STOP=1 -f <this file>
 
+SET TIME ZONE 'UTC';
+SET client_encoding = 'UTF8';
+
 CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
        version VARCHAR(50) PRIMARY KEY NOT NULL,
        run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP

@@ -97,8 +97,15 @@ fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
         plan.from,
         plan.to,
     )?;
-    writeln!(out, "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n")
+    writeln!(out, "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n")?;
+    writeln!(out, "{SESSION_SETTINGS_SQL}\n")
 }
+
+/// The session settings every Diesel (and so dmig) connection starts with;
+/// the script sets them too, so `now()::timestamp`, `run_on` and non-ASCII
+/// literals come out the same online and through psql, whatever the server's
+/// or the terminal's defaults.
+pub const SESSION_SETTINGS_SQL: &str = "SET TIME ZONE 'UTC';\nSET client_encoding = 'UTF8';";
 
 fn write_step(step: &Step<'_>, body: &str, single: bool, out: &mut dyn Write) -> io::Result<()> {
     let revision = step.revision;

@@ -558,3 +558,35 @@ async fn embedded_revisions_migrate_like_the_directory() {
         .expect("migrate");
     assert_eq!(db.versions(), SAMPLE_VERSIONS);
 }
+
+#[test]
+fn session_settings_match_between_online_and_the_script() {
+    // Diesel's connections run in UTC and UTF8; psql takes the database's
+    // defaults. The script sets the same, so data written by revisions agree.
+    let p = project("session")
+        .migration(
+            "1_settings",
+            "CREATE TABLE session_settings AS SELECT current_setting('TimeZone') AS tz, \
+             current_setting('client_encoding') AS enc, 'déjà'::text AS word;\n",
+            None,
+        )
+        .build();
+    let on = TestDb::new("session_online");
+    let off = TestDb::new("session_offline");
+    for db in [&on, &off] {
+        db.psql(&format!(
+            "ALTER DATABASE {} SET timezone = 'America/New_York'",
+            db.name()
+        ));
+        db.psql(&format!(
+            "ALTER DATABASE {} SET client_encoding = 'LATIN1'",
+            db.name()
+        ));
+    }
+    dmig(&p, &on).arg("upgrade").assert().success();
+    offline(&p, &off, &["upgrade", "--sql"]);
+    let read = "SELECT tz || ' ' || enc || ' ' || encode(convert_to(word, 'UTF8'), 'hex') FROM session_settings";
+    assert_eq!(on.psql(read), "UTC UTF8 64c3a96ac3a0");
+    assert_eq!(off.psql(read), on.psql(read));
+    assert_same_database(&on, &off);
+}
