@@ -960,7 +960,6 @@ pub struct PrivateServer {
     dir: PathBuf,
     data: PathBuf,
     pg_ctl: PathBuf,
-    psql: PathBuf,
     as_root: bool,
     port: u16,
 }
@@ -984,20 +983,7 @@ impl PrivateServer {
     /// Runs `sql` on `database` with `psql -At -c`, panicking with psql's
     /// stderr on failure, and returns the trimmed output.
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let out = Command::new(&self.psql)
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d"])
-            .arg(self.url(database))
-            .args(["-c", sql])
-            .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECS)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run psql on the private cluster");
-        assert!(
-            out.status.success(),
-            "psql on the private cluster failed for `{sql}`: {}",
-            stderr(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        checked_psql(&self.url(database), sql, "the private cluster")
     }
 
     /// `pg_ctl stop -m fast`: open sessions are terminated, as in a
@@ -1073,7 +1059,6 @@ fn start_private_cluster() -> Result<PrivateServer, String> {
     let cluster = init_cluster("private ", "max_connections = 30\nshared_buffers = 16MB\n")?;
     let port = cluster.start_on_free_port()?;
     Ok(PrivateServer {
-        psql: find_client("psql", Some(cluster.bin.major))?,
         pg_ctl: cluster.bin.dir.join("pg_ctl"),
         dir: cluster.dir,
         data: cluster.data,
