@@ -561,6 +561,51 @@ fn kill_9_mid_revision_leaves_no_trace_and_frees_the_lock() {
     assert!(table_exists(&db, "slow"));
 }
 
+#[test]
+fn a_lost_lock_session_stops_the_run_before_the_next_revision() {
+    // Revision 2 sleeps; meanwhile the lock's own session is terminated
+    // (the work session lives on). Another migrator could now take the lock,
+    // so dmig must not start revision 3.
+    let p = project("lock_lost")
+        .migration(&rev(1, "a"), "CREATE TABLE a (id int);\n", None)
+        .migration(
+            &rev(2, "slow"),
+            "CREATE TABLE slow (id int);\nSELECT pg_sleep(1.5);\n",
+            None,
+        )
+        .migration(&rev(3, "c"), "CREATE TABLE c (id int);\n", None)
+        .build();
+    let db = TestDb::new("lock_lost");
+    let running = spawn(dmig(&p, &db.url(), &["upgrade"]));
+    wait_until("the slow revision runs", GENEROUS, || {
+        active_queries(&db, "SELECT pg_sleep(1.5)") == 1
+    });
+    let terminated = db.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' \
+         AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
+    assert_eq!(terminated, "1", "the lock's session was not found");
+    let finished = running.finish(GENEROUS);
+    finished.assert_code(1).assert_no_panic();
+    assert!(
+        finished.stderr.contains(&format!(
+            "lost the migration lock (its session ended) before revision `{}`",
+            rev(3, "c")
+        )) && finished.stderr.contains(&format!(
+            "completed before it: {}, {}",
+            rev(1, "a"),
+            rev(2, "slow")
+        )),
+        "{}",
+        finished.stderr
+    );
+    // Revision 2 committed (it was running when the lock went); 3 never started.
+    assert_eq!(db.versions(), [version(1), version(2)]);
+    assert!(!table_exists(&db, "c"));
+    run(dmig(&p, &db.url(), &["upgrade"])).assert_success();
+    assert_eq!(db.versions(), [version(1), version(2), version(3)]);
+}
+
 /// `dmig status --format json` on `url`: each revision's state, oldest first.
 fn states(p: &Project, url: &str) -> Vec<String> {
     let out = run(dmig(p, url, &["status", "--format", "json"]));

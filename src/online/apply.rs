@@ -329,6 +329,8 @@ pub struct StepError {
     pub failure: Option<StatementFailure>,
     /// Otherwise, the error from Diesel's harness (bookkeeping, commit, rollback).
     pub other: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// The step did not start: the migration lock's session was gone.
+    pub lock_lost: bool,
 }
 
 /// What [`run_steps`] did: the time of each completed step, and the error
@@ -347,17 +349,30 @@ fn lost_connection(error: &(dyn std::error::Error + Send + Sync + 'static)) -> b
         .is_some_and(is_connection_lost)
 }
 
-/// Run `plan` step by step through `harness`, stopping at the first failure.
+/// Run `plan` step by step through `harness`, stopping at the first failure,
+/// or before a step when `still_locked` says the migration lock is gone.
 pub fn run_steps<H: MigrationHarness<Pg>>(
     harness: &mut H,
     plan: &Plan<'_>,
     sql: &[Cow<'_, str>],
     search_path: Option<&str>,
     observer: &mut dyn Observer,
+    still_locked: &mut dyn FnMut() -> bool,
 ) -> RunReport {
     let mut timings = Vec::with_capacity(plan.steps.len());
     let total = plan.steps.len();
     for (index, (step, body)) in plan.steps.iter().zip(sql).enumerate() {
+        if index > 0 && !still_locked() {
+            return RunReport {
+                timings,
+                error: Some(StepError {
+                    index,
+                    failure: None,
+                    other: None,
+                    lock_lost: true,
+                }),
+            };
+        }
         observer.step_started(step, index, total);
         let migration = StepMigration {
             revision: step.revision,
@@ -386,6 +401,7 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
                         index,
                         failure: Some(*failure),
                         other: None,
+                        lock_lost: false,
                     },
                     Err(other) => match migration.failed.take() {
                         // The statement failed, then so did the rollback: the
@@ -397,11 +413,13 @@ pub fn run_steps<H: MigrationHarness<Pg>>(
                                 ..failure
                             }),
                             other: None,
+                            lock_lost: false,
                         },
                         _ => StepError {
                             index,
                             failure: None,
                             other: Some(other),
+                            lock_lost: false,
                         },
                     },
                 };

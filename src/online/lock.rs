@@ -84,6 +84,15 @@ pub async fn acquire(
     }
 }
 
+/// Whether the session holding the lock is still there: a session advisory
+/// lock lives exactly as long as its session, so a live session still holds
+/// it. (The session can die alone: `pg_terminate_backend`, a network cut.)
+pub async fn session_alive(conn: &mut AsyncPgConnection) -> bool {
+    diesel_async::SimpleAsyncConnection::batch_execute(conn, "SELECT 1")
+        .await
+        .is_ok()
+}
+
 /// Release the lock (ending the session releases it too).
 pub async fn release(conn: &mut AsyncPgConnection) {
     let released = diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")

@@ -59,6 +59,21 @@ pub enum OnlineError {
         /// The backend pid holding it, from `pg_locks`.
         holder: Option<i32>,
     },
+    /// The lock's session ended mid-run (terminated, network cut), so another
+    /// migrator could start: the run stopped before the next revision.
+    #[error(
+        "lost the migration lock (its session ended) before revision `{}`; stopped so no other migrator runs alongside; {}; rerun to continue",
+        crate::render::comment_safe(next),
+        lock_lost_summary(completed, *single_transaction)
+    )]
+    LockLost {
+        /// The revision that was not started.
+        next: String,
+        /// Revisions this run completed (and committed) before stopping.
+        completed: Vec<String>,
+        /// The run was one transaction, now rolled back.
+        single_transaction: bool,
+    },
     /// A bookkeeping or inspection query failed.
     #[error("cannot {what}")]
     Query {
@@ -77,6 +92,20 @@ pub enum OnlineError {
     /// A revision file is unusable.
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+fn lock_lost_summary(completed: &[String], single_transaction: bool) -> String {
+    if single_transaction {
+        "the run's single transaction was rolled back, nothing changed".to_string()
+    } else if completed.is_empty() {
+        "nothing was applied".to_string()
+    } else {
+        let names: Vec<_> = completed
+            .iter()
+            .map(|n| crate::render::comment_safe(n).into_owned())
+            .collect();
+        format!("completed before it: {}", names.join(", "))
+    }
 }
 
 /// A failed step, reported with what was applied before it.
@@ -356,15 +385,21 @@ pub async fn migrate(
     tracing::info!(key = lock::LOCK_KEY, "migration lock held");
     let conn = checkout(pool).await;
     let result = match conn {
-        Ok(conn) => migrate_locked(conn, revisions, request, events).await,
+        Ok(conn) => migrate_locked(conn, &mut lock_conn, revisions, request, events).await,
         Err(error) => Err(error),
     };
     lock::release(&mut lock_conn).await;
     result
 }
 
+/// How often, at most, a run checks between revisions that the lock's
+/// session is still alive: often enough that a second migrator cannot slip in
+/// for long, rarely enough to cost nothing against the revisions themselves.
+const LOCK_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
 async fn migrate_locked(
     mut conn: PooledConnection<'static, AsyncPgConnection>,
+    lock_conn: &mut AsyncPgConnection,
     revisions: &[Revision],
     request: &Request<'_>,
     events: &mut dyn Events,
@@ -439,7 +474,25 @@ async fn migrate_locked(
         Vec::new()
     };
     let mut harness = AsyncMigrationHarness::new(conn);
-    let report = apply::run_steps(&mut harness, &planned, &sql, search_path.as_deref(), events);
+    let mut last_check = std::time::Instant::now();
+    let mut still_locked = || {
+        if last_check.elapsed() < LOCK_CHECK_INTERVAL {
+            return true;
+        }
+        last_check = std::time::Instant::now();
+        // Called from the harness's synchronous loop, as the harness itself
+        // does: leave the worker, then drive the query to completion.
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| runtime.block_on(lock::session_alive(lock_conn)))
+    };
+    let report = apply::run_steps(
+        &mut harness,
+        &planned,
+        &sql,
+        search_path.as_deref(),
+        events,
+        &mut still_locked,
+    );
     let mut conn = harness.into_inner();
     let timings = report.timings;
     match report.error {
@@ -459,6 +512,20 @@ async fn migrate_locked(
             let step = planned.steps[step_error.index];
             if single {
                 rollback_run(&mut conn).await;
+            }
+            if step_error.lock_lost {
+                return Err(OnlineError::LockLost {
+                    next: step.revision.name.clone(),
+                    completed: if single {
+                        Vec::new()
+                    } else {
+                        planned.steps[..timings.len()]
+                            .iter()
+                            .map(|s| s.revision.name.clone())
+                            .collect()
+                    },
+                    single_transaction: single,
+                });
             }
             let lost = step_error
                 .failure
