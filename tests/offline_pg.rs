@@ -4,15 +4,7 @@
 use std::path::Path;
 
 use crate::support::pg::TestDb;
-use crate::support::project::{project, Project};
-
-const SAMPLE_VERSIONS: [&str; 5] = [
-    "20240101120000",
-    "20240102090000",
-    "20240103100000",
-    "20240104080000",
-    "20240105000000",
-];
+use crate::support::project::{project, Project, SAMPLE_VERSIONS};
 
 fn render_and_run(p: &Project, db: &TestDb, args: &[&str]) {
     db.run_script(&p.render(args));

@@ -6,15 +6,7 @@ use std::path::Path;
 use predicates::prelude::*;
 
 use crate::support::pg::TestDb;
-use crate::support::project::{project, Project, ProjectBuilder};
-
-const SAMPLE_VERSIONS: [&str; 5] = [
-    "20240101120000",
-    "20240102090000",
-    "20240103100000",
-    "20240104080000",
-    "20240105000000",
-];
+use crate::support::project::{project, Project, ProjectBuilder, SAMPLE_VERSIONS};
 
 fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
     let mut cmd = p.dmig();

@@ -523,20 +523,27 @@ fn cluster_dir(as_root: bool) -> Result<PathBuf, String> {
         .and_then(|()| fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)))
         .map_err(|error| format!("cannot create `{}`: {error}", dir.display()))?;
     if as_root {
-        let out = Command::new("chown")
-            .arg("nobody")
-            .arg(&dir)
-            .output()
-            .map_err(|error| format!("cannot run chown: {error}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "cannot chown `{}` to nobody: {}",
-                dir.display(),
-                stderr(&out)
-            ));
-        }
+        chown_to_nobody(&dir)?;
     }
     Ok(dir)
+}
+
+/// Hand `path` to `nobody`, the user the servers run as when we are root.
+fn chown_to_nobody(path: &Path) -> Result<(), String> {
+    let out = Command::new("chown")
+        .arg("nobody")
+        .arg(path)
+        .output()
+        .map_err(|error| format!("cannot run chown: {error}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot chown `{}` to nobody: {}",
+            path.display(),
+            stderr(&out)
+        ))
+    }
 }
 
 fn free_port() -> Result<u16, String> {
@@ -855,14 +862,7 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
     write_file(&server_key, &files.server_key, 0o600)?;
     write_file(&server_ca, &files.ca_cert, 0o644)?;
     if as_root {
-        let out = Command::new("chown")
-            .arg("nobody")
-            .arg(&server_key)
-            .output()
-            .map_err(|error| format!("cannot run chown: {error}"))?;
-        if !out.status.success() {
-            return Err(format!("cannot chown the server key: {}", stderr(&out)));
-        }
+        chown_to_nobody(&server_key)?;
     }
     let client_dir = dir.join("client");
     fs::create_dir(&client_dir)

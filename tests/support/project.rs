@@ -8,6 +8,15 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// The versions of the repository's bundled `migrations/`, oldest first.
+pub const SAMPLE_VERSIONS: [&str; 5] = [
+    "20240101120000",
+    "20240102090000",
+    "20240103100000",
+    "20240104080000",
+    "20240105000000",
+];
+
 /// A project on disk, removed on drop.
 pub struct Project {
     dir: tempfile::TempDir,
