@@ -6,6 +6,7 @@ mod offline_pg;
 mod online;
 mod reliability;
 mod render;
+#[cfg(feature = "pg-query-tests")]
 mod split_pg_query;
 mod sql_out;
 mod support;
