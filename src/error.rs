@@ -205,7 +205,21 @@ pub enum PlanError {
     #[error("version `{version}` is applied but missing from the migrations directory, so it cannot be reverted")]
     AppliedMissingOnDisk {
         /// The applied version.
-        version: String,
+        version: crate::model::Version,
+    },
+    /// A `FROM:TO` range where one target is expected (online commands, `show`).
+    #[error("`{range}` is a range; ranges are for rendering SQL (--sql); here, give one target")]
+    RangeNotAllowed {
+        /// The range as given.
+        range: String,
+    },
+    /// An offline downgrade without its starting point.
+    #[error(
+        "downgrade --sql needs a FROM:TO range (e.g. `head:{target}`): offline, dmig cannot know what is applied"
+    )]
+    RangeNeedsFrom {
+        /// The target as given.
+        target: String,
     },
     /// `--strict` and a pending revision older than the newest applied one.
     #[error("revision `{name}` is pending but older than the newest applied revision ({count} such revision(s)); refusing because of --strict")]

@@ -15,42 +15,77 @@
 //!     └── metadata.toml      # run_in_transaction = false
 //! ```
 //!
-//! The core ([`plan`], [`render`]) is pure: discovery, target resolution,
-//! planning and rendering do no network I/O. [`online`] runs the same plans
+//! The core is pure: [`source`] reads revisions, [`plan`] resolves targets,
+//! plans and computes status, [`render`] writes scripts, [`dialect`] holds the
+//! bookkeeping SQL both sinks use, [`report`] the JSON shapes; none of it
+//! connects anywhere. [`online`] (feature `postgres`) runs the same plans
 //! through diesel-async's `AsyncMigrationHarness`; the `dmig` binary
-//! ([`cli`]) only parses arguments and reports.
+//! ([`cli`], feature `cli`, on by default) only parses arguments and reports.
+//! `ARCHITECTURE.md` has the map.
+//!
+//! # Features
+//!
+//! - `cli` (default): the `dmig` binary and [`cli`]; pulls in clap, anyhow and
+//!   tracing-subscriber, and `postgres`.
+//! - `postgres`: [`online`] for PostgreSQL, with TLS (rustls). An application
+//!   that migrates at startup needs only this:
+//!   `dmig = { version = "0.1", default-features = false, features = ["postgres"] }`.
+//! - `pg-query-tests`: the splitter's differential test against libpg_query
+//!   (needs libclang to build).
 //!
 //! # Migrating at application startup
 //!
 //! An application that already has a bb8 pool of `AsyncPgConnection`s calls
 //! [`online::upgrade_to_head`] once, with revisions read from a directory
-//! ([`plan::discover`]) or compiled into the binary ([`embed`]). It takes the
-//! migration lock, so several replicas starting together migrate once.
-//! `examples/app_startup.rs` is a complete program:
+//! ([`source::discover`]) or compiled into the binary
+//! ([`embed_migrations!`]). It takes the migration lock, so several replicas
+//! starting together migrate once. `examples/app_startup.rs` is a complete
+//! program; this one runs as a test against the test server when
+//! `DMIG_TEST_DATABASE_URL` is set:
 //!
-//! ```no_run
+//! ```
+//! # #[cfg(feature = "postgres")]
+//! # mod app {
 //! use diesel_async::pooled_connection::{bb8::Pool, AsyncDieselConnectionManager};
 //! use diesel_async::AsyncPgConnection;
 //!
 //! static MIGRATIONS: dmig::embed::Dir<'static> =
-//!     dmig::embed::include_dir!("$CARGO_MANIFEST_DIR/migrations");
+//!     dmig::embed_migrations!("$CARGO_MANIFEST_DIR/migrations");
 //!
-//! #[tokio::main] // multi-thread: the harness uses block_in_place
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(std::env::var("DATABASE_URL")?);
+//! pub async fn start(url: String) -> Result<(), Box<dyn std::error::Error>> {
+//!     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+//!     // Two connections at least: one holds the migration lock, one migrates.
 //!     let pool = Pool::builder().max_size(4).build(manager).await?;
 //!     let revisions = dmig::embed::revisions(&MIGRATIONS)?;
 //!     dmig::online::upgrade_to_head(&pool, &revisions).await?;
 //!     Ok(())
 //! }
+//! # }
+//! # #[cfg(feature = "postgres")]
+//! # #[tokio::main] // multi-thread: the harness uses block_in_place
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #     match std::env::var("DMIG_TEST_DATABASE_URL") {
+//! #         Ok(url) => app::start(url).await,
+//! #         Err(_) => Ok(()),
+//! #     }
+//! # }
+//! # #[cfg(not(feature = "postgres"))]
+//! # fn main() {}
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
-pub mod embed;
+pub mod dialect;
 pub mod error;
+pub mod model;
+#[cfg(feature = "postgres")]
 pub mod online;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod scaffold;
+pub mod source;
 pub mod sql;
+
+pub use source::embed;

@@ -158,7 +158,7 @@ fn diesel_written_rows_are_understood_and_dmig_rows_are_diesels() {
     // Exactly what diesel_migrations does: its DDL, then INSERT (version) per revision.
     db.psql(&format!(
         "{}\nINSERT INTO __diesel_schema_migrations (version) VALUES ('20240101120000');",
-        dmig::render::VERSION_TABLE_DDL
+        dmig::dialect::postgres::VERSION_TABLE_DDL
     ));
     db.psql_file(
         &p.path()

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use dmig::online::lock::LOCK_KEY;
+use dmig::dialect::postgres::LOCK_KEY;
 
 use crate::support::pg::{self, PrivateServer, TestDb, TLS_PASSWORD, TLS_PASSWORD_USER};
 use crate::support::project::{project, Project, ProjectBuilder};
@@ -439,7 +439,7 @@ fn a_held_lock_makes_upgrade_give_up_naming_the_key_and_holder() {
     assert!(out.elapsed < Duration::from_secs(30), "{:?}", out.elapsed);
     assert!(
         out.stderr.contains(&format!(
-            "waiting for the migration lock, held by pid {}\n",
+            "waiting for the migration lock, held by pid {} (psql, 127.0.0.1)\n",
             holder.pid
         )),
         "{}",
@@ -457,7 +457,7 @@ fn a_held_lock_makes_upgrade_give_up_naming_the_key_and_holder() {
         error[0]
     );
     assert!(
-        error[0].contains(&format!("held by pid {}", holder.pid)),
+        error[0].contains(&format!("held by pid {} (psql, 127.0.0.1)", holder.pid)),
         "{}",
         error[0]
     );

@@ -1,4 +1,4 @@
-//! `dmig::online::connect` against real servers: the TLS cluster of the
+//! `dmig::online::pg` connections against real servers: the TLS cluster of the
 //! harness for `sslmode`, certificates and passwords, the main test server
 //! and bare sockets for the failures.
 
@@ -9,7 +9,7 @@ use diesel::sql_types::Bool;
 use diesel::QueryableByName;
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use dmig::online::connect::{
+use dmig::online::pg::{
     establish, pool_manager, pool_manager_with_errors, redact_url, target, ConnectError,
     LastConnectError,
 };

@@ -1,26 +1,23 @@
-//! The pure core: revisions on disk, targets, and the one planner that both
-//! the online and the offline sink consume. Nothing here connects to a
-//! database or needs a runtime.
+//! The pure core's planner: targets, the one planner that both the online
+//! and the offline sink consume, and the status of revisions against the
+//! version table. Nothing here connects to a database or needs a runtime;
+//! the planner reads the SQL files a plan needs, so that a bad file stops a
+//! command before anything runs.
 
-pub mod source;
+pub mod status;
 pub mod target;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fmt;
 
-pub use source::{discover, Discovery, Revision, SqlFile, SqlSource};
-pub use target::{Range, Target};
+pub use status::{Entry, Status};
+pub use target::{Range, Target, TargetKind};
+
+pub use crate::model::{Direction, Revision, SqlFile, SqlSource, Version};
+pub use crate::source::{discover, Discovery};
 
 use crate::error::{PlanError, SourceError};
-
-/// Which way a step goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Run `up.sql`, insert the version row.
-    Up,
-    /// Run `down.sql`, delete the version row.
-    Down,
-}
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +39,24 @@ impl Kind {
             Kind::Stamp => "stamp",
         }
     }
+
+    /// What a finished run did: `upgraded`, `downgraded`, `stamped`.
+    pub fn past(self) -> &'static str {
+        match self {
+            Kind::Upgrade => "upgraded",
+            Kind::Downgrade => "downgraded",
+            Kind::Stamp => "stamped",
+        }
+    }
+
+    /// What one step of it did: `applied`, `reverted`, `stamped`.
+    pub fn step_past(self) -> &'static str {
+        match self {
+            Kind::Upgrade => "applied",
+            Kind::Downgrade => "reverted",
+            Kind::Stamp => "stamped",
+        }
+    }
 }
 
 /// How revisions are grouped into transactions.
@@ -54,22 +69,50 @@ pub enum TransactionMode {
     Single,
 }
 
+/// A point in the revision order: nothing applied, or everything up to a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// No revision applied.
+    Base,
+    /// Every revision up to and including this version.
+    At(Version),
+}
+
+impl Position {
+    /// The position below `index` revisions of `revisions` (0 = base).
+    pub fn of(revisions: &[Revision], index: usize) -> Position {
+        match index {
+            0 => Position::Base,
+            n => Position::At(revisions[n - 1].version.clone()),
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Base => f.pad("base"),
+            Position::At(version) => version.fmt(f),
+        }
+    }
+}
+
 /// One revision to run (or, for a stamp, to record) in one direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step<'r> {
     /// The revision.
     pub revision: &'r Revision,
     /// Up or down.
     pub direction: Direction,
+    /// The SQL this step runs, read and checked when the plan was made;
+    /// `None` for a stamp, which runs none.
+    pub sql: Option<Cow<'static, str>>,
 }
 
 impl Step<'_> {
     /// The file this step runs.
     pub fn file(&self) -> SqlFile {
-        match self.direction {
-            Direction::Up => SqlFile::Up,
-            Direction::Down => SqlFile::Down,
-        }
+        self.direction.file()
     }
 }
 
@@ -78,10 +121,10 @@ impl Step<'_> {
 pub struct Plan<'r> {
     /// What was asked for.
     pub kind: Kind,
-    /// The starting point: `base` or the version of the newest applied revision.
-    pub from: String,
-    /// The end point: `base` or a version.
-    pub to: String,
+    /// The starting point.
+    pub from: Position,
+    /// The end point.
+    pub to: Position,
     /// Steps in execution order (newest first when going down).
     pub steps: Vec<Step<'r>>,
     /// Pending revisions older than the newest applied one, which this plan applies.
@@ -90,41 +133,28 @@ pub struct Plan<'r> {
     pub transaction: TransactionMode,
 }
 
-impl<'r> Plan<'r> {
-    /// Read and check the SQL every step needs, before anything is written or
-    /// run, so a bad file anywhere in the range stops the command up front.
-    /// Stamps run no SQL and load nothing.
-    pub fn load_sql(&self) -> Result<Vec<Cow<'static, str>>, SourceError> {
-        if self.kind == Kind::Stamp {
-            return Ok(Vec::new());
-        }
-        self.steps
-            .iter()
-            .map(|step| step.revision.read_sql(step.file()))
-            .collect()
-    }
-}
-
 /// What the planner needs to know beyond the revisions.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub struct Request {
     /// Upgrade, downgrade or stamp.
     pub kind: Kind,
     /// The target.
-    pub target: &'a Target,
-    /// The target as typed, for messages.
-    pub raw_target: &'a str,
+    pub target: Target,
     /// Transaction grouping.
     pub transaction: TransactionMode,
     /// Refuse out-of-order revisions instead of applying them.
     pub strict: bool,
 }
 
-/// Label of a position: `base`, or the version of the last revision below it.
-pub fn position_label(revisions: &[Revision], position: usize) -> String {
-    match position {
-        0 => "base".to_string(),
-        n => revisions[n - 1].version.clone(),
+impl Request {
+    /// Upgrade to head, one transaction per revision: what an application runs at startup.
+    pub fn upgrade_to_head() -> Request {
+        Request {
+            kind: Kind::Upgrade,
+            target: Target::head(),
+            transaction: TransactionMode::PerRevision,
+            strict: false,
+        }
     }
 }
 
@@ -137,40 +167,42 @@ pub fn current_position(revisions: &[Revision], applied: &HashSet<&str>) -> usiz
         .map_or(0, |index| index + 1)
 }
 
-/// Plan `request` given the `applied` versions. `revisions` must be sorted
-/// (as [`discover`] returns them). Online, `applied` comes from the database;
-/// offline, from the `FROM` of a range (see [`plan_range`]).
+/// Plan `request` given the `applied` versions, and read the SQL of every
+/// step. `revisions` must be sorted (as [`discover`] returns them). Online,
+/// `applied` comes from the database; offline, from the `FROM` of a range
+/// (see [`plan_range`]).
 pub fn plan<'r>(
     revisions: &'r [Revision],
     applied: &HashSet<&str>,
-    request: &Request<'_>,
+    request: &Request,
 ) -> Result<Plan<'r>, PlanError> {
     let current = current_position(revisions, applied);
-    let target = target::resolve(request.target, request.raw_target, revisions, current)?;
+    let target = target::resolve(&request.target, revisions, current)?;
     plan_to(revisions, applied, current, target, request)
 }
 
 /// Offline planning: the versions below `FROM` count as applied, and `FROM`
-/// and `TO` must be in the order the command implies.
+/// and `TO` must be in the order the command implies. A downgrade needs its
+/// `FROM`: offline, nothing says what is applied.
 pub fn plan_range<'r>(
     revisions: &'r [Revision],
     kind: Kind,
     range: &Range,
-    raw_range: &str,
     transaction: TransactionMode,
 ) -> Result<Plan<'r>, PlanError> {
-    let default_from = match kind {
+    range.check_for(kind)?;
+    // A relative FROM counts from base going up and from head going down.
+    let from_base = match kind {
         Kind::Upgrade | Kind::Stamp => 0,
         Kind::Downgrade => revisions.len(),
     };
-    let (raw_from, raw_to) = raw_range.split_once(':').unwrap_or(("", raw_range));
     let from = match &range.from {
-        Some(from) => target::resolve(from, raw_from, revisions, default_from)?,
-        None => default_from,
+        Some(from) => target::resolve(from, revisions, from_base)?,
+        None => from_base,
     };
-    let to = target::resolve(&range.to, raw_to, revisions, from)?;
+    let to = target::resolve(&range.to, revisions, from)?;
     let wrong_order = |reason| PlanError::WrongOrder {
-        range: raw_range.to_string(),
+        range: range.text().to_string(),
         command: kind.as_str(),
         reason,
     };
@@ -189,8 +221,7 @@ pub fn plan_range<'r>(
         .collect();
     let request = Request {
         kind,
-        target: &range.to,
-        raw_target: raw_to,
+        target: range.to.clone(),
         transaction,
         strict: false,
     };
@@ -202,41 +233,52 @@ fn plan_to<'r>(
     applied: &HashSet<&str>,
     current: usize,
     target: usize,
-    request: &Request<'_>,
+    request: &Request,
 ) -> Result<Plan<'r>, PlanError> {
     let is_applied = |r: &Revision| applied.contains(r.version.as_str());
-    let up = |r: &'r Revision| Step {
-        revision: r,
-        direction: Direction::Up,
-    };
-    let down = |r: &'r Revision| Step {
-        revision: r,
-        direction: Direction::Down,
+    let step = |direction| {
+        move |revision: &'r Revision| Step {
+            revision,
+            direction,
+            sql: None,
+        }
     };
     let pending_below = revisions[..target]
         .iter()
         .filter(|r| !is_applied(r))
-        .map(up);
+        .map(step(Direction::Up));
     let applied_above = revisions[target..]
         .iter()
         .rev()
         .filter(|r| is_applied(r))
-        .map(down);
-    let steps: Vec<Step<'r>> = match request.kind {
+        .map(step(Direction::Down));
+    let mut steps: Vec<Step<'r>> = match request.kind {
         Kind::Upgrade => pending_below.collect(),
         Kind::Downgrade => applied_above.collect(),
         Kind::Stamp => applied_above.chain(pending_below).collect(),
     };
 
-    if matches!(request.kind, Kind::Downgrade | Kind::Stamp) {
-        check_no_missing_crossed(revisions, applied, target, request.kind)?;
+    if request.kind == Kind::Downgrade {
+        // Reverting below an applied version that is missing on disk would
+        // leave a row nobody can revert.
+        let floor = revisions[..target]
+            .last()
+            .map_or("", |r| r.version.as_str());
+        let crossed = status::missing_on_disk(revisions, applied.iter().copied())
+            .into_iter()
+            .rfind(|version| *version > floor);
+        if let Some(version) = crossed {
+            return Err(PlanError::AppliedMissingOnDisk {
+                version: Version::from_row(version.to_owned()),
+            });
+        }
     }
     let out_of_order: Vec<&Revision> = if request.kind == Kind::Upgrade {
-        let newest_applied = applied.iter().max().copied().unwrap_or("");
+        let newest = status::newest(applied.iter().copied());
         steps
             .iter()
             .map(|s| s.revision)
-            .filter(|r| r.version.as_str() < newest_applied)
+            .filter(|r| status::is_out_of_order(r, newest))
             .collect()
     } else {
         Vec::new()
@@ -263,65 +305,19 @@ fn plan_to<'r>(
                 });
             }
         }
+        // Every file is read and checked before anything is written or run.
+        for step in &mut steps {
+            step.sql = Some(step.revision.read_sql(step.file())?);
+        }
     }
     Ok(Plan {
         kind: request.kind,
-        from: position_label(revisions, current),
-        to: position_label(revisions, target),
+        from: Position::of(revisions, current),
+        to: Position::of(revisions, target),
         steps,
         out_of_order,
         transaction: request.transaction,
     })
-}
-
-/// A downgrade (or stamp) below an applied version that is missing on disk
-/// would leave a row nobody can revert: refuse before anything runs.
-fn check_no_missing_crossed(
-    revisions: &[Revision],
-    applied: &HashSet<&str>,
-    target: usize,
-    kind: Kind,
-) -> Result<(), PlanError> {
-    if kind == Kind::Stamp {
-        return Ok(());
-    }
-    let floor = if target == 0 {
-        ""
-    } else {
-        revisions[target - 1].version.as_str()
-    };
-    let mut missing: Vec<&str> = applied
-        .iter()
-        .copied()
-        .filter(|v| *v > floor)
-        .filter(|v| {
-            revisions
-                .binary_search_by(|r| r.version.as_str().cmp(v))
-                .is_err()
-        })
-        .collect();
-    missing.sort_unstable();
-    match missing.last() {
-        Some(version) => Err(PlanError::AppliedMissingOnDisk {
-            version: version.to_string(),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Applied versions that no directory on disk provides, sorted.
-pub fn missing_on_disk<'a>(revisions: &[Revision], applied: &HashSet<&'a str>) -> Vec<&'a str> {
-    let mut missing: Vec<&str> = applied
-        .iter()
-        .copied()
-        .filter(|v| {
-            revisions
-                .binary_search_by(|r| r.version.as_str().cmp(v))
-                .is_err()
-        })
-        .collect();
-    missing.sort_unstable();
-    missing
 }
 
 #[cfg(test)]
@@ -332,7 +328,7 @@ mod tests {
         specs
             .iter()
             .map(|(name, transactional, has_down)| Revision {
-                version: source::version_from_name(name),
+                version: Version::from_dir_name(name),
                 name: name.to_string(),
                 up: SqlSource::Embedded("select 1;"),
                 down: has_down.then_some(SqlSource::Embedded("select 1;")),
@@ -365,6 +361,15 @@ mod tests {
             .collect()
     }
 
+    fn request(kind: Kind, target: &str) -> Request {
+        Request {
+            kind,
+            target: Target::parse(target).expect("target"),
+            transaction: TransactionMode::PerRevision,
+            strict: false,
+        }
+    }
+
     fn online(
         revisions: &[Revision],
         applied: &[&str],
@@ -372,28 +377,13 @@ mod tests {
         target: &str,
     ) -> Result<Vec<String>, PlanError> {
         let applied: HashSet<&str> = applied.iter().copied().collect();
-        let target_parsed = Target::parse(target)?;
-        let request = Request {
-            kind,
-            target: &target_parsed,
-            raw_target: target,
-            transaction: TransactionMode::PerRevision,
-            strict: false,
-        };
-        plan(revisions, &applied, &request).map(|p| names(&p))
+        plan(revisions, &applied, &request(kind, target)).map(|p| names(&p))
     }
 
     fn offline(kind: Kind, range: &str) -> Result<Vec<String>, PlanError> {
         let revisions = five();
         let parsed = Range::parse(range)?;
-        plan_range(
-            &revisions,
-            kind,
-            &parsed,
-            range,
-            TransactionMode::PerRevision,
-        )
-        .map(|p| names(&p))
+        plan_range(&revisions, kind, &parsed, TransactionMode::PerRevision).map(|p| names(&p))
     }
 
     #[test]
@@ -402,6 +392,19 @@ mod tests {
         assert_eq!(steps, ["+2_b", "+3_c", "+4_d", "+5_e"]);
         let steps = online(&five(), &["1"], Kind::Upgrade, "+2").expect("plan");
         assert_eq!(steps, ["+2_b", "+3_c"]);
+    }
+
+    #[test]
+    fn steps_carry_their_sql_and_stamps_carry_none() {
+        let revisions = five();
+        let applied = HashSet::new();
+        let planned = plan(&revisions, &applied, &request(Kind::Upgrade, "2")).expect("plan");
+        assert!(planned
+            .steps
+            .iter()
+            .all(|s| s.sql.as_deref() == Some("select 1;")));
+        let stamped = plan(&revisions, &applied, &request(Kind::Stamp, "2")).expect("plan");
+        assert!(stamped.steps.iter().all(|s| s.sql.is_none()));
     }
 
     #[test]
@@ -423,14 +426,7 @@ mod tests {
     fn out_of_order_pending_revisions_are_reported_or_refused() {
         let revisions = five();
         let applied: HashSet<&str> = ["1", "3"].into_iter().collect();
-        let target = Target::Head;
-        let mut request = Request {
-            kind: Kind::Upgrade,
-            target: &target,
-            raw_target: "head",
-            transaction: TransactionMode::PerRevision,
-            strict: false,
-        };
+        let mut request = request(Kind::Upgrade, "head");
         let planned = plan(&revisions, &applied, &request).expect("plan");
         assert_eq!(names(&planned), ["+2_b", "+4_d", "+5_e"]);
         let late: Vec<_> = planned
@@ -451,6 +447,15 @@ mod tests {
             err.to_string(),
             "version `9` is applied but missing from the migrations directory, so it cannot be reverted"
         );
+        // Not crossed: reverting 5 leaves the missing 35 below the target.
+        let steps = online(
+            &five(),
+            &["1", "2", "3", "35", "4", "5"],
+            Kind::Downgrade,
+            "-1",
+        )
+        .expect("plan");
+        assert_eq!(steps, ["-5_e"]);
     }
 
     #[test]
@@ -485,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn offline_range_in_wrong_order_is_refused() {
+    fn offline_range_in_wrong_order_or_without_from_is_refused() {
         let err = offline(Kind::Upgrade, "4:2").expect_err("backwards");
         assert_eq!(
             err.to_string(),
@@ -494,44 +499,36 @@ mod tests {
         assert!(offline(Kind::Downgrade, "2:4").is_err());
         let err = offline(Kind::Downgrade, "head:base").expect_err("4_d has no down");
         assert!(err.to_string().contains("4_d"), "{err}");
+        let err = offline(Kind::Downgrade, "base").expect_err("no FROM");
+        assert!(err.to_string().contains("needs a FROM:TO range"), "{err}");
     }
 
     #[test]
     fn single_transaction_refuses_non_transactional_revision() {
         let revisions = five();
         let range = Range::parse("base:2").expect("range");
-        assert!(plan_range(
-            &revisions,
-            Kind::Upgrade,
-            &range,
-            "base:2",
-            TransactionMode::Single
-        )
-        .is_ok());
+        assert!(plan_range(&revisions, Kind::Upgrade, &range, TransactionMode::Single).is_ok());
         let range = Range::parse("base:3").expect("range");
-        let err = plan_range(
-            &revisions,
-            Kind::Upgrade,
-            &range,
-            "base:3",
-            TransactionMode::Single,
-        )
-        .expect_err("3_c is non-transactional");
+        let err = plan_range(&revisions, Kind::Upgrade, &range, TransactionMode::Single)
+            .expect_err("3_c is non-transactional");
         assert!(err.to_string().contains("`3_c`"), "{err}");
     }
 
     #[test]
-    fn labels_name_base_and_versions() {
+    fn positions_name_base_and_versions() {
         let revisions = five();
         let range = Range::parse("base:head").expect("range");
         let planned = plan_range(
             &revisions,
             Kind::Upgrade,
             &range,
-            "base:head",
             TransactionMode::PerRevision,
         )
         .expect("plan");
-        assert_eq!((planned.from.as_str(), planned.to.as_str()), ("base", "5"));
+        assert_eq!(planned.from, Position::Base);
+        assert_eq!(
+            (planned.from.to_string(), planned.to.to_string()),
+            ("base".into(), "5".into())
+        );
     }
 }

@@ -2,15 +2,16 @@
 //! `-N`) and `FROM:TO` ranges, resolved to a *position*: the number of
 //! revisions, in version order, that are applied at that point (0 = base).
 
-use super::source::Revision;
+use super::Kind;
 use crate::error::PlanError;
+use crate::model::Revision;
 
 /// How many candidates an error message lists at most.
 const MAX_CANDIDATES: usize = 10;
 
-/// A parsed target, not yet resolved against the revisions.
+/// What a target names, not yet resolved against the revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum TargetKind {
     /// Every revision applied.
     Head,
     /// No revision applied.
@@ -21,8 +22,41 @@ pub enum Target {
     Revision(String),
 }
 
+/// A parsed target, with the text it was parsed from (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    kind: TargetKind,
+    text: String,
+}
+
 impl Target {
-    /// Parse one target.
+    /// `head`.
+    pub fn head() -> Target {
+        Target {
+            kind: TargetKind::Head,
+            text: "head".to_owned(),
+        }
+    }
+
+    /// `base`.
+    pub fn base() -> Target {
+        Target {
+            kind: TargetKind::Base,
+            text: "base".to_owned(),
+        }
+    }
+
+    /// What the target names.
+    pub fn kind(&self) -> &TargetKind {
+        &self.kind
+    }
+
+    /// The text the target was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Parse one target (a `FROM:TO` range is refused: see [`Range`]).
     pub fn parse(text: &str) -> Result<Target, PlanError> {
         let invalid = |reason| PlanError::InvalidTarget {
             target: text.to_string(),
@@ -33,47 +67,52 @@ impl Target {
             return Err(invalid("it is empty"));
         }
         if trimmed.contains(':') {
-            return Err(invalid("a range `FROM:TO` is not allowed here"));
+            return Err(PlanError::RangeNotAllowed {
+                range: text.to_string(),
+            });
         }
-        match trimmed {
-            "head" => return Ok(Target::Head),
-            "base" => return Ok(Target::Base),
-            _ => {}
-        }
-        if let Some(sign @ ('+' | '-')) = trimmed.chars().next() {
-            let digits = &trimmed[1..];
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid("a relative target is `+N` or `-N` with N a number"));
-            }
-            let n: i64 = digits
-                .parse()
-                .map_err(|_| invalid("the relative step is too large"))?;
-            return Ok(Target::Relative(if sign == '-' { -n } else { n }));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(invalid("it contains a control character"));
-        }
-        Ok(Target::Revision(trimmed.to_string()))
+        let kind = match trimmed {
+            "head" => TargetKind::Head,
+            "base" => TargetKind::Base,
+            _ => match trimmed.chars().next() {
+                Some(sign @ ('+' | '-')) => {
+                    let digits = &trimmed[1..];
+                    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(invalid("a relative target is `+N` or `-N` with N a number"));
+                    }
+                    let n: i64 = digits
+                        .parse()
+                        .map_err(|_| invalid("the relative step is too large"))?;
+                    TargetKind::Relative(if sign == '-' { -n } else { n })
+                }
+                _ if trimmed.chars().any(char::is_control) => {
+                    return Err(invalid("it contains a control character"))
+                }
+                _ => TargetKind::Revision(trimmed.to_string()),
+            },
+        };
+        Ok(Target {
+            kind,
+            text: text.to_string(),
+        })
     }
 }
 
-/// `TARGET` or `FROM:TO`.
+/// `TARGET` or `FROM:TO`, as offline commands take it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range {
     /// `FROM`, when given.
     pub from: Option<Target>,
     /// `TO`.
     pub to: Target,
+    text: String,
 }
 
 impl Range {
     /// Parse `TARGET` or `FROM:TO`.
     pub fn parse(text: &str) -> Result<Range, PlanError> {
-        match text.split_once(':') {
-            None => Ok(Range {
-                from: None,
-                to: Target::parse(text)?,
-            }),
+        let (from, to) = match text.split_once(':') {
+            None => (None, Target::parse(text)?),
             Some((from, to)) => {
                 if to.contains(':') {
                     return Err(PlanError::InvalidTarget {
@@ -81,28 +120,52 @@ impl Range {
                         reason: "a range has exactly one `:`",
                     });
                 }
-                Ok(Range {
-                    from: Some(Target::parse(from)?),
-                    to: Target::parse(to)?,
-                })
+                (Some(Target::parse(from)?), Target::parse(to)?)
             }
+        };
+        Ok(Range {
+            from,
+            to,
+            text: text.to_string(),
+        })
+    }
+
+    /// Parse a range for an offline `kind` and check it fits: a downgrade
+    /// needs its `FROM`, since offline nothing says what is applied.
+    pub fn parse_for(kind: Kind, text: &str) -> Result<Range, PlanError> {
+        let range = Range::parse(text)?;
+        range.check_for(kind)?;
+        Ok(range)
+    }
+
+    /// See [`Range::parse_for`].
+    pub fn check_for(&self, kind: Kind) -> Result<(), PlanError> {
+        if kind == Kind::Downgrade && self.from.is_none() {
+            return Err(PlanError::RangeNeedsFrom {
+                target: self.text.clone(),
+            });
         }
+        Ok(())
+    }
+
+    /// The text the range was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 }
 
 /// Resolve `target` to a position in `revisions` (sorted), `current` being the
-/// position that relative targets count from. `raw` is the text the user gave,
-/// for messages.
+/// position that relative targets count from.
 pub fn resolve(
     target: &Target,
-    raw: &str,
     revisions: &[Revision],
     current: usize,
 ) -> Result<usize, PlanError> {
-    match target {
-        Target::Head => Ok(revisions.len()),
-        Target::Base => Ok(0),
-        Target::Relative(delta) => {
+    let raw = target.text();
+    match &target.kind {
+        TargetKind::Head => Ok(revisions.len()),
+        TargetKind::Base => Ok(0),
+        TargetKind::Relative(delta) => {
             let position = i64::try_from(current)
                 .unwrap_or(i64::MAX)
                 .saturating_add(*delta);
@@ -123,7 +186,7 @@ pub fn resolve(
                 Ok(position as usize)
             }
         }
-        Target::Revision(text) => find(text, raw, revisions).map(|index| index + 1),
+        TargetKind::Revision(text) => find(text, raw, revisions).map(|index| index + 1),
     }
 }
 
@@ -134,13 +197,13 @@ fn find(text: &str, raw: &str, revisions: &[Revision]) -> Result<usize, PlanErro
         return Ok(index);
     }
     let normalized = text.replace('-', "");
-    if let Ok(index) = revisions.binary_search_by(|r| r.version.as_str().cmp(&normalized)) {
+    if let Ok(index) = revisions.binary_search_by(|r| r.version.as_str().cmp(normalized.as_str())) {
         return Ok(index);
     }
     let matches: Vec<usize> = revisions
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.name.starts_with(text) || r.version.starts_with(&normalized))
+        .filter(|(_, r)| r.name.starts_with(text) || r.version.as_str().starts_with(&normalized))
         .map(|(index, _)| index)
         .collect();
     match matches.as_slice() {
@@ -187,13 +250,13 @@ fn near_candidates(text: &str, revisions: &[Revision]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::source::SqlSource;
+    use crate::model::{SqlSource, Version};
 
     pub(crate) fn revs(names: &[&str]) -> Vec<Revision> {
         names
             .iter()
             .map(|name| Revision {
-                version: crate::plan::source::version_from_name(name),
+                version: Version::from_dir_name(name),
                 name: name.to_string(),
                 up: SqlSource::Embedded("select 1;"),
                 down: Some(SqlSource::Embedded("select 1;")),
@@ -211,7 +274,7 @@ mod tests {
     }
 
     fn at(text: &str, current: usize) -> Result<usize, PlanError> {
-        resolve(&Target::parse(text)?, text, &sample(), current)
+        resolve(&Target::parse(text)?, &sample(), current)
     }
 
     #[test]
@@ -282,10 +345,16 @@ mod tests {
     #[test]
     fn ranges_parse() {
         let range = Range::parse("base:+2").expect("range");
-        assert_eq!(range.from, Some(Target::Base));
-        assert_eq!(range.to, Target::Relative(2));
+        assert_eq!(
+            range.from.as_ref().map(Target::kind),
+            Some(&TargetKind::Base)
+        );
+        assert_eq!(range.to.kind(), &TargetKind::Relative(2));
+        assert_eq!(range.text(), "base:+2");
         let range = Range::parse("head").expect("target");
         assert_eq!(range.from, None);
+        let err = Target::parse("a:b").expect_err("a range");
+        assert!(err.to_string().contains("is a range"), "{err}");
         assert!(Range::parse("a:b:c").is_err());
         assert!(Range::parse(":head").is_err());
     }

@@ -1,0 +1,254 @@
+//! The command line as clap sees it: types only, no logic. Doc comments are
+//! the help text. [`super::settings`] turns these into a checked task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A PostgreSQL migrator for Diesel-format migrations: apply them online, or
+/// render them to a reviewable SQL script for psql.
+#[derive(Debug, Parser)]
+#[command(name = "dmig", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Database URL (else DATABASE_URL, also read from .env).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Path to diesel.toml (else DIESEL_CONFIG_FILE, else the nearest one upward).
+    #[arg(long, global = true, env = "DIESEL_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// The migrations directory (else MIGRATION_DIRECTORY, else diesel.toml, else migrations/ upward).
+    #[arg(long, global = true, env = "MIGRATION_DIRECTORY")]
+    pub migration_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the database (or, with --sql, a script) up to TARGET [default: head].
+    Upgrade(UpgradeArgs),
+    /// Revert applied revisions down to TARGET (with --sql: a FROM:TO range, e.g. head:base).
+    Downgrade(DowngradeArgs),
+    /// Set the version table to TARGET without running any revision SQL.
+    Stamp(StampArgs),
+    /// Print the applied version(s).
+    Current(CurrentArgs),
+    /// List revisions newest first (with --online, marked applied or pending).
+    History(HistoryArgs),
+    /// List revisions with their state in the database.
+    Status(StatusArgs),
+    /// Exit 0 when the database is at head, 3 when something is pending or drifted.
+    Check(CheckArgs),
+    /// Create a new revision directory with up.sql and down.sql.
+    Revision(RevisionArgs),
+    /// Print one revision's up.sql (or --down).
+    Show(ShowArgs),
+    /// Create diesel.toml, migrations/ and sql-out/ where missing.
+    Init,
+}
+
+/// Online or offline, for commands that can do both.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModeArgs {
+    /// Render SQL to stdout (or --out) instead of connecting.
+    #[arg(long, conflicts_with = "online")]
+    pub sql: bool,
+    /// Apply to the database (the default).
+    #[arg(long)]
+    pub online: bool,
+    /// With --sql: write to this file, or into this directory (e.g. sql-out/).
+    #[arg(long, value_name = "FILE|DIR", requires = "sql")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--transaction`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TransactionArgs {
+    /// Transaction grouping.
+    #[arg(long, value_enum, default_value_t = TransactionArg::PerRevision)]
+    pub transaction: TransactionArg,
+}
+
+/// Connecting to the database.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectArgs {
+    /// Seconds to wait for a connection.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        conflicts_with = "sql"
+    )]
+    pub connect_timeout: u64,
+}
+
+/// Options of commands that change the database.
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// Seconds to wait for another migrator's lock before giving up.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        conflicts_with = "sql"
+    )]
+    pub lock_wait: u64,
+    /// Print nothing but errors.
+    #[arg(long, short, conflicts_with = "sql")]
+    pub quiet: bool,
+}
+
+/// `--transaction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TransactionArg {
+    /// One transaction per revision, as Diesel runs them.
+    #[default]
+    PerRevision,
+    /// One transaction around the whole run (refused with a non-transactional revision).
+    Single,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Text,
+    /// A stable JSON document.
+    Json,
+}
+
+/// `dmig upgrade`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// head, base, a version, a directory name, a unique prefix, +N; with --sql also FROM:TO.
+    #[arg(allow_hyphen_values = true)]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub transaction: TransactionArgs,
+    /// Refuse pending revisions older than the newest applied one.
+    #[arg(long, conflicts_with = "sql")]
+    pub strict: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `dmig downgrade`.
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// base, a version, a prefix, -N; with --sql a FROM:TO range such as head:base.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub transaction: TransactionArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `dmig stamp`.
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// The version the table should say (or -N); with --sql also FROM:TO.
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `dmig current`.
+#[derive(Debug, Args)]
+pub struct CurrentArgs {
+    /// Every applied version with its run_on time.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+}
+
+/// Connecting, for commands that are always online.
+#[derive(Debug, Args, Clone)]
+pub struct OnlineConnectArgs {
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+}
+
+/// `dmig history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Mark each revision applied or pending (connects).
+    #[arg(long)]
+    pub online: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// With --online: seconds to wait for a connection.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        requires = "online"
+    )]
+    pub connect_timeout: u64,
+}
+
+/// `dmig status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+}
+
+/// `dmig check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print nothing when the database is at head.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+}
+
+/// `dmig revision`.
+#[derive(Debug, Args)]
+pub struct RevisionArgs {
+    /// What the revision does; becomes the directory name (`create users` -> `<timestamp>_create_users`).
+    #[arg(short = 'm', long = "message")]
+    pub message: String,
+    /// Write a metadata.toml that runs the revision outside a transaction (for CREATE INDEX CONCURRENTLY).
+    #[arg(long)]
+    pub no_transaction: bool,
+}
+
+/// `dmig show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A version, a directory name, a unique prefix, or head.
+    pub target: String,
+    /// Print down.sql instead of up.sql.
+    #[arg(long)]
+    pub down: bool,
+}

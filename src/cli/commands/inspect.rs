@@ -1,0 +1,107 @@
+//! The read-only commands: `current`, `status` (and `history --online`),
+//! `history`, `check`. None of them writes to the database.
+
+use std::process::ExitCode;
+
+use super::{Context, Session};
+use crate::cli::args::Format;
+use crate::cli::report::{json, text};
+use crate::cli::settings::Online;
+use crate::cli::EXIT_PENDING;
+use crate::model::printable;
+use crate::online;
+use crate::report::{CheckReport, CurrentReport, HistoryReport, StatusReport};
+
+/// `dmig current`.
+pub(super) fn current(online: &Online, verbose: bool, format: Format) -> anyhow::Result<ExitCode> {
+    let session = Session::open(online)?;
+    let applied = session.runtime.block_on(online::applied(&session.pool))?;
+    match format {
+        Format::Json => json::print(&CurrentReport::new(&applied))?,
+        Format::Text => text::current(&applied, verbose)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dmig history` (offline): the revisions on disk.
+pub(super) fn history(cx: &Context, format: Format) -> anyhow::Result<ExitCode> {
+    let (_, discovery) = cx.load()?;
+    match format {
+        Format::Json => json::print(&HistoryReport::new(&discovery.revisions))?,
+        Format::Text => text::history(&discovery.revisions)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dmig status`, `dmig history --online`.
+pub(super) fn status(cx: &Context, online: &Online, format: Format) -> anyhow::Result<ExitCode> {
+    let (_, discovery) = cx.load()?;
+    let session = Session::open(online)?;
+    let status = session
+        .runtime
+        .block_on(online::status(&session.pool, &discovery.revisions))?;
+    match format {
+        Format::Json => json::print(&StatusReport::new(&status))?,
+        Format::Text => text::status(&status)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dmig check`: exit 0 at head, 3 otherwise, saying why on stderr.
+pub(super) fn check(
+    cx: &Context,
+    online: &Online,
+    format: Format,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let (_, discovery) = cx.load()?;
+    let session = Session::open(online)?;
+    let status = session
+        .runtime
+        .block_on(online::status(&session.pool, &discovery.revisions))?;
+    if format == Format::Json {
+        json::print(&CheckReport::new(&status))?;
+    }
+    if status.is_at_head() {
+        if format == Format::Text && !quiet {
+            eprintln!(
+                "up to date: at {}",
+                status
+                    .current
+                    .as_ref()
+                    .map_or("base".to_owned(), ToString::to_string)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names = |entries: Vec<String>| entries.join(", ");
+    let pending: Vec<String> = status
+        .pending()
+        .map(|e| e.revision.printable_name().into_owned())
+        .collect();
+    if !pending.is_empty() {
+        eprintln!("{} revision(s) pending: {}", pending.len(), names(pending));
+    }
+    let late: Vec<String> = status
+        .out_of_order()
+        .map(|e| e.revision.printable_name().into_owned())
+        .collect();
+    if !late.is_empty() {
+        eprintln!(
+            "out of order (pending but older than the newest applied): {}",
+            names(late)
+        );
+    }
+    if !status.missing_on_disk.is_empty() {
+        let missing: Vec<String> = status
+            .missing_on_disk
+            .iter()
+            .map(|a| printable(a.version.as_str()).into_owned())
+            .collect();
+        eprintln!(
+            "applied but missing from the migrations directory: {}",
+            names(missing)
+        );
+    }
+    Ok(ExitCode::from(EXIT_PENDING))
+}

@@ -1,0 +1,108 @@
+//! One module per command; this one dispatches and holds what they share:
+//! loading the revisions and opening the database.
+
+mod inspect;
+mod migrate;
+mod render;
+mod scaffold;
+mod show;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::settings::{Online, Settings, Task};
+use crate::config::{self, Config, Sources};
+use crate::online::{self, ConnectOptions, PgPool};
+use crate::source::Discovery;
+
+/// Where a command runs: the configuration's sources and the working directory.
+pub(crate) struct Context {
+    sources: Sources,
+    cwd: PathBuf,
+}
+
+/// Run a checked task.
+pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let cx = Context {
+        sources: settings.sources,
+        cwd,
+    };
+    match settings.task {
+        Task::Init => scaffold::init(&cx),
+        Task::Revision {
+            message,
+            no_transaction,
+        } => scaffold::revision(&cx, &message, no_transaction),
+        Task::Show { target, down } => show::show(&cx, &target, down),
+        Task::History { format } => inspect::history(&cx, format),
+        Task::Render {
+            kind,
+            range,
+            transaction,
+            output,
+        } => render::render(&cx, kind, &range, transaction, &output),
+        Task::Migrate {
+            request,
+            online,
+            lock_wait,
+            quiet,
+        } => migrate::migrate(&cx, &request, &online, lock_wait, quiet),
+        Task::Current {
+            verbose,
+            format,
+            online,
+        } => inspect::current(&online, verbose, format),
+        Task::Status { format, online } => inspect::status(&cx, &online, format),
+        Task::Check {
+            format,
+            quiet,
+            online,
+        } => inspect::check(&cx, &online, format, quiet),
+    }
+}
+
+impl Context {
+    /// Resolve the config and discover revisions, printing discovery warnings.
+    fn load(&self) -> anyhow::Result<(Config, Discovery)> {
+        let config = config::resolve(&self.sources, &self.cwd)?;
+        let discovery = crate::source::discover(&config.migration_dir)?;
+        if let Some(warning) = discovery.metadata_warning() {
+            eprintln!("warning: {warning}");
+        }
+        Ok((config, discovery))
+    }
+
+    /// A path shown relative to the working directory when it is below it.
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cwd)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+/// The runtime and pool of an online command.
+struct Session {
+    runtime: tokio::runtime::Runtime,
+    pool: PgPool,
+}
+
+impl Session {
+    /// Start the runtime (multi-thread: `AsyncMigrationHarness` uses
+    /// `block_in_place`) and open the pool.
+    fn open(online: &Online) -> anyhow::Result<Session> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let options = ConnectOptions {
+            connect_timeout: online.connect_timeout,
+        };
+        let pool = runtime.block_on(online::connect_pool(&online.url, &options))?;
+        Ok(Session { runtime, pool })
+    }
+}

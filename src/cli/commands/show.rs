@@ -1,0 +1,30 @@
+//! `dmig show`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::Context;
+use crate::cli::UsageError;
+use crate::plan::{target, SqlFile, Target};
+
+/// Print one revision's `up.sql` (or `down.sql`).
+pub(super) fn show(cx: &Context, target: &Target, down: bool) -> anyhow::Result<ExitCode> {
+    let (_, discovery) = cx.load()?;
+    let revisions = &discovery.revisions;
+    let position = target::resolve(target, revisions, revisions.len())?;
+    let Some(revision) = position.checked_sub(1).map(|i| &revisions[i]) else {
+        return Err(UsageError(format!(
+            "`{}` names no revision; give a version, a directory name or head",
+            target.text()
+        ))
+        .into());
+    };
+    let file = if down { SqlFile::Down } else { SqlFile::Up };
+    let text = revision.read_sql(file)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

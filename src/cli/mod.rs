@@ -1,0 +1,29 @@
+//! The `dmig` command line: it parses ([`args`]), checks ([`settings`]),
+//! hands the work to the library ([`commands`], one module per command) and
+//! reports ([`report`]: text, JSON, progress). No migration logic lives here.
+
+pub mod args;
+mod commands;
+mod report;
+mod settings;
+
+use std::process::ExitCode;
+
+pub use args::Cli;
+
+/// Exit code when `check` finds pending revisions or drift.
+pub const EXIT_PENDING: u8 = 3;
+/// Exit code for bad usage (clap uses it too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// A usage mistake clap cannot see; `main` exits 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Run a parsed command line. Returns the exit code for success paths
+/// (0, or 3 from `check`); errors become exit 1 (or 2 for [`UsageError`]).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = settings::Settings::from_cli(cli)?;
+    commands::run(settings)
+}

@@ -1,0 +1,221 @@
+//! Raw arguments to a checked task (ripgrep's low/high args): targets and
+//! ranges are parsed, the mode is decided, the database URL is required where
+//! it is needed, all before any file is read or any connection opened.
+
+use std::time::Duration;
+
+use super::args::{Cli, Command, Format, ModeArgs, TransactionArg};
+use super::UsageError;
+use crate::config::Sources;
+use crate::error::PlanError;
+use crate::plan::{Kind, Range, Request, Target, TransactionMode};
+use crate::render::Output;
+
+/// What to do, checked.
+#[derive(Debug)]
+pub(crate) enum Task {
+    /// `init`.
+    Init,
+    /// `revision`.
+    Revision {
+        message: String,
+        no_transaction: bool,
+    },
+    /// `show`.
+    Show { target: Target, down: bool },
+    /// `history` without `--online`.
+    History { format: Format },
+    /// `upgrade|downgrade|stamp --sql`.
+    Render {
+        kind: Kind,
+        range: Range,
+        transaction: TransactionMode,
+        output: Output,
+    },
+    /// `upgrade|downgrade|stamp` online.
+    Migrate {
+        request: Request,
+        online: Online,
+        lock_wait: Duration,
+        quiet: bool,
+    },
+    /// `current`.
+    Current {
+        verbose: bool,
+        format: Format,
+        online: Online,
+    },
+    /// `status`, `history --online`.
+    Status { format: Format, online: Online },
+    /// `check`.
+    Check {
+        format: Format,
+        quiet: bool,
+        online: Online,
+    },
+}
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub(crate) struct Online {
+    /// The database URL (it may hold a password: never print it).
+    pub url: String,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+/// A checked command line.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// Where the configuration and revisions come from.
+    pub sources: Sources,
+    /// The task.
+    pub task: Task,
+}
+
+impl From<TransactionArg> for TransactionMode {
+    fn from(arg: TransactionArg) -> Self {
+        match arg {
+            TransactionArg::PerRevision => TransactionMode::PerRevision,
+            TransactionArg::Single => TransactionMode::Single,
+        }
+    }
+}
+
+impl Settings {
+    /// Check `cli`; a usage mistake comes back as [`UsageError`].
+    pub(crate) fn from_cli(cli: Cli) -> anyhow::Result<Settings> {
+        let sources = Sources {
+            config_file: cli.config_file,
+            migration_dir: cli.migration_dir,
+        };
+        let url = cli.database_url;
+        let online = |timeout: u64| -> anyhow::Result<Online> {
+            let url = url.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+                UsageError(
+                    "no database URL: pass --database-url or set DATABASE_URL (a .env file works too); to render SQL without a database, use --sql".to_string(),
+                )
+            })?;
+            Ok(Online {
+                url,
+                connect_timeout: Duration::from_secs(timeout),
+            })
+        };
+        let task = match cli.command {
+            Command::Init => Task::Init,
+            Command::Revision(args) => Task::Revision {
+                message: args.message,
+                no_transaction: args.no_transaction,
+            },
+            Command::Show(args) => Task::Show {
+                target: usage(Target::parse(&args.target))?,
+                down: args.down,
+            },
+            Command::History(args) if !args.online => Task::History {
+                format: args.format,
+            },
+            Command::History(args) => Task::Status {
+                format: args.format,
+                online: online(args.connect_timeout)?,
+            },
+            Command::Current(args) => Task::Current {
+                verbose: args.verbose,
+                format: args.format,
+                online: online(args.connect.connect_timeout)?,
+            },
+            Command::Status(args) => Task::Status {
+                format: args.format,
+                online: online(args.connect.connect_timeout)?,
+            },
+            Command::Check(args) => Task::Check {
+                format: args.format,
+                quiet: args.quiet,
+                online: online(args.connect.connect_timeout)?,
+            },
+            Command::Upgrade(args) => {
+                let transaction = args.transaction.transaction.into();
+                match offline(&args.mode) {
+                    Some(output) => Task::Render {
+                        kind: Kind::Upgrade,
+                        range: Range::parse_for(
+                            Kind::Upgrade,
+                            args.target.as_deref().unwrap_or("base:head"),
+                        )?,
+                        transaction,
+                        output,
+                    },
+                    None => Task::Migrate {
+                        request: Request {
+                            kind: Kind::Upgrade,
+                            target: usage(Target::parse(args.target.as_deref().unwrap_or("head")))?,
+                            transaction,
+                            strict: args.strict,
+                        },
+                        online: online(args.connect.connect_timeout)?,
+                        lock_wait: Duration::from_secs(args.lock.lock_wait),
+                        quiet: args.lock.quiet,
+                    },
+                }
+            }
+            Command::Downgrade(args) => {
+                let transaction = args.transaction.transaction.into();
+                match offline(&args.mode) {
+                    Some(output) => Task::Render {
+                        kind: Kind::Downgrade,
+                        range: usage(Range::parse_for(Kind::Downgrade, &args.target))?,
+                        transaction,
+                        output,
+                    },
+                    None => Task::Migrate {
+                        request: Request {
+                            kind: Kind::Downgrade,
+                            target: usage(Target::parse(&args.target))?,
+                            transaction,
+                            strict: false,
+                        },
+                        online: online(args.connect.connect_timeout)?,
+                        lock_wait: Duration::from_secs(args.lock.lock_wait),
+                        quiet: args.lock.quiet,
+                    },
+                }
+            }
+            Command::Stamp(args) => match offline(&args.mode) {
+                Some(output) => Task::Render {
+                    kind: Kind::Stamp,
+                    range: Range::parse_for(Kind::Stamp, &args.target)?,
+                    transaction: TransactionMode::PerRevision,
+                    output,
+                },
+                None => Task::Migrate {
+                    request: Request {
+                        kind: Kind::Stamp,
+                        target: usage(Target::parse(&args.target))?,
+                        transaction: TransactionMode::PerRevision,
+                        strict: false,
+                    },
+                    online: online(args.connect.connect_timeout)?,
+                    lock_wait: Duration::from_secs(args.lock.lock_wait),
+                    quiet: args.lock.quiet,
+                },
+            },
+        };
+        Ok(Settings { sources, task })
+    }
+}
+
+/// `Some(output)` when the command renders SQL (`--sql`); `None` online,
+/// the default (`--online` says so explicitly).
+fn offline(mode: &ModeArgs) -> Option<Output> {
+    (mode.sql && !mode.online).then(|| Output::from_arg(mode.out.as_deref()))
+}
+
+/// A range where one target is expected, or a downgrade range without its
+/// start, is a usage mistake (exit 2); other target errors are errors.
+fn usage<T>(result: Result<T, PlanError>) -> anyhow::Result<T> {
+    result.map_err(|error| match error {
+        PlanError::RangeNotAllowed { .. } | PlanError::RangeNeedsFrom { .. } => {
+            UsageError(error.to_string()).into()
+        }
+        other => other.into(),
+    })
+}

@@ -1,0 +1,164 @@
+//! PostgreSQL's bookkeeping SQL.
+
+use super::{Dialect, VersionTable, VERSION_TABLE};
+use crate::model::Version;
+
+/// Diesel's bookkeeping DDL, byte for byte (`setup_migration_table.sql`).
+pub const VERSION_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);";
+
+/// The session settings every Diesel (and so dmig) connection starts with;
+/// scripts set them too, so `now()::timestamp`, `run_on` and non-ASCII
+/// literals come out the same online and through psql, whatever the server's
+/// or the terminal's defaults.
+pub const SESSION_SETTINGS_SQL: &str = "SET TIME ZONE 'UTC';\nSET client_encoding = 'UTF8';";
+
+/// What a script runs after a revision that may have changed `search_path`,
+/// so the bookkeeping row lands in the version table the run started with
+/// (Diesel 2.3 breaks here, diesel#4729).
+pub const RESET_SEARCH_PATH_SQL: &str = "RESET search_path;";
+
+/// The advisory lock key every dmig run (and guarded script) takes: FNV-1a
+/// (64 bit) of the version table's name, read as a signed 64-bit integer.
+/// It is fixed so every dmig process (and any tool that wants to cooperate)
+/// agrees on it: `SELECT pg_try_advisory_lock(3888674113241835903)`.
+pub const LOCK_KEY: i64 = fnv1a_64(VERSION_TABLE.as_bytes()) as i64;
+
+const fn fnv1a_64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// Poll for the migration lock (a blocking `pg_advisory_lock` would hold a
+/// snapshot while it waits; see `online::lock`).
+pub const TRY_LOCK_SQL: &str = "SELECT pg_try_advisory_lock($1) AS locked";
+
+/// Release the migration lock.
+pub const UNLOCK_SQL: &str = "SELECT pg_advisory_unlock($1) AS locked";
+
+/// The session holding the migration lock, with what `pg_stat_activity`
+/// knows of it. A bigint advisory key is stored as classid = high 32 bits,
+/// objid = low 32 bits, objsubid = 1. Advisory locks belong to one database
+/// and `pg_locks` lists every database's: without the filter a dmig on
+/// another database of the same server would be named as the holder.
+pub const LOCK_HOLDER_SQL: &str = "SELECT l.pid, a.application_name AS application, \
+     host(a.client_addr) AS client \
+     FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+     WHERE l.locktype = 'advisory' AND l.granted \
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+     AND l.classid::bigint = ($1 >> 32) & 4294967295 AND l.objid::bigint = $1 & 4294967295 \
+     AND l.objsubid = 1 LIMIT 1";
+
+/// Indexes PostgreSQL marks invalid (a failed `CREATE INDEX CONCURRENTLY` leaves one).
+pub const INVALID_INDEXES_SQL: &str =
+    "SELECT indexrelid::regclass::text AS value FROM pg_index WHERE NOT indisvalid ORDER BY 1";
+
+/// Whether a revision's SQL may change `search_path` (a plain, case-insensitive
+/// mention is enough: restoring it when it did not change is harmless).
+pub fn may_change_search_path(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"search_path".len())
+        .any(|w| w.eq_ignore_ascii_case(b"search_path"))
+}
+
+/// The statement that puts `search_path` back to `saved` for the rest of the
+/// session (online; scripts use [`RESET_SEARCH_PATH_SQL`]).
+pub fn restore_search_path_sql(saved: &str) -> String {
+    format!(
+        "SELECT pg_catalog.set_config('search_path', {}, false)",
+        quote_literal(saved)
+    )
+}
+
+/// `text` as a string literal (`standard_conforming_strings` on, as on every
+/// supported server): quotes doubled.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `text` as a quoted identifier: double quotes doubled.
+pub fn quote_ident(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The version table's name as a statement writes it.
+pub fn version_table_sql(table: &VersionTable) -> String {
+    match table.schema() {
+        Some(schema) => format!("{}.{VERSION_TABLE}", quote_ident(schema)),
+        None => VERSION_TABLE.to_owned(),
+    }
+}
+
+/// PostgreSQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postgres;
+
+impl Dialect for Postgres {
+    fn create_version_table(&self) -> &'static str {
+        VERSION_TABLE_DDL
+    }
+
+    fn insert_version(&self, table: &VersionTable, version: &Version) -> String {
+        format!(
+            "INSERT INTO {} (version) VALUES ({});",
+            version_table_sql(table),
+            quote_literal(version.as_str())
+        )
+    }
+
+    fn delete_version(&self, table: &VersionTable, version: &Version) -> String {
+        format!(
+            "DELETE FROM {} WHERE version = {};",
+            version_table_sql(table),
+            quote_literal(version.as_str())
+        )
+    }
+
+    fn session_settings(&self) -> &'static str {
+        SESSION_SETTINGS_SQL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_key_is_the_documented_constant() {
+        assert_eq!(LOCK_KEY, 3888674113241835903);
+    }
+
+    #[test]
+    fn search_path_mention_is_detected_case_insensitively() {
+        assert!(may_change_search_path("SET Search_Path TO app;"));
+        assert!(!may_change_search_path("CREATE TABLE t (id int);"));
+    }
+
+    #[test]
+    fn bookkeeping_rows_quote_what_they_write() {
+        let version = Version::from_row("1'; DROP TABLE x; --".to_owned());
+        assert_eq!(
+            Postgres.delete_version(&VersionTable::unqualified(), &version),
+            "DELETE FROM __diesel_schema_migrations WHERE version = '1''; DROP TABLE x; --';"
+        );
+        assert_eq!(
+            Postgres.insert_version(
+                &VersionTable::in_schema("my \"app\""),
+                &Version::from_dir_name("20240101_x")
+            ),
+            "INSERT INTO \"my \"\"app\"\"\".__diesel_schema_migrations (version) VALUES ('20240101');"
+        );
+        assert_eq!(
+            restore_search_path_sql("\"$user\", public"),
+            "SELECT pg_catalog.set_config('search_path', '\"$user\", public', false)"
+        );
+    }
+}

@@ -1,0 +1,97 @@
+//! The online layer's errors.
+
+use std::time::Duration;
+
+use super::backend::LockHolder;
+use super::failure::{elided, RevisionFailure};
+use super::pg::connect::ConnectError;
+use crate::error::{PlanError, SourceError};
+
+/// Errors of the online layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OnlineError {
+    /// Connecting failed.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The pool gave no connection.
+    #[error("cannot get a connection from the pool: {reason}")]
+    Pool {
+        /// Why (already free of passwords).
+        reason: String,
+    },
+    /// Another migrator held the lock for longer than `--lock-wait`.
+    #[error(
+        "gave up after {}s waiting for the migration lock ({lock}){}; another dmig is running, or raise --lock-wait",
+        waited.as_secs_f64(),
+        holder.as_ref().map(|h| format!(", held by {h}")).unwrap_or_default()
+    )]
+    LockTimeout {
+        /// The lock, as the database names it (`advisory lock 3888674113241835903`).
+        lock: String,
+        /// How long we waited.
+        waited: Duration,
+        /// Who holds it.
+        holder: Option<LockHolder>,
+    },
+    /// The lock's session ended mid-run (terminated, network cut), so another
+    /// migrator could start: the run stopped before the next revision.
+    #[error(
+        "lost the migration lock (its session ended) before revision `{}`; stopped so no other migrator runs alongside; {}; rerun to continue",
+        crate::model::printable(next),
+        lock_lost_summary(completed, *single_transaction)
+    )]
+    LockLost {
+        /// The revision that was not started.
+        next: String,
+        /// Revisions this run completed (and committed) before stopping.
+        completed: Vec<String>,
+        /// The run was one transaction, now rolled back.
+        single_transaction: bool,
+    },
+    /// Two tables named `__diesel_schema_migrations` in schemas on the
+    /// session's `search_path`: which one is meant cannot be told.
+    #[error(
+        "found two version tables on the search_path: {}; drop or rename the one that is not in use, or set search_path so only one is visible",
+        tables.join(" and ")
+    )]
+    AmbiguousVersionTable {
+        /// The tables, schema-qualified.
+        tables: Vec<String>,
+    },
+    /// A bookkeeping or inspection query failed.
+    #[error("cannot {what}")]
+    Query {
+        /// What we were doing.
+        what: &'static str,
+        /// Diesel's error.
+        #[source]
+        source: diesel::result::Error,
+    },
+    /// A revision failed; nothing of it remains unless it was non-transactional.
+    #[error("{0}")]
+    Revision(Box<RevisionFailure>),
+    /// Planning refused the request.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A revision file is unusable.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+fn lock_lost_summary(completed: &[String], single_transaction: bool) -> String {
+    if single_transaction {
+        "the run's single transaction was rolled back, nothing changed".to_string()
+    } else if completed.is_empty() {
+        "nothing was applied".to_string()
+    } else {
+        format!("completed before it: {}", elided(completed, ", "))
+    }
+}
+
+/// Wrap a diesel error from a bookkeeping or inspection query, saying what it was for.
+pub(crate) fn query_failed(
+    what: &'static str,
+) -> impl FnOnce(diesel::result::Error) -> OnlineError {
+    move |source| OnlineError::Query { what, source }
+}

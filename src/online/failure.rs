@@ -1,0 +1,205 @@
+//! What a failed run reports: the revision, the statement, where in the file,
+//! PostgreSQL's words, and what was applied before it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::model::{printable, Direction};
+
+/// What went wrong inside one revision, with enough to find and fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFailure {
+    /// The file that failed, e.g. `migrations/2024-01-01-000000_x/up.sql`.
+    pub file: PathBuf,
+    /// 1-based line in the file (where PostgreSQL points, else the statement's start).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The SQLSTATE, where the driver exposes it: diesel-async keeps only the
+    /// codes it maps to a `DatabaseErrorKind` (constraint violations,
+    /// serialization failure, read-only transaction), so this is `None` for
+    /// most errors even though PostgreSQL sent one.
+    pub sqlstate: Option<&'static str>,
+    /// PostgreSQL's message.
+    pub message: String,
+    /// PostgreSQL's detail.
+    pub detail: Option<String>,
+    /// PostgreSQL's hint.
+    pub hint: Option<String>,
+    /// dmig's own advice, for mistakes it recognises (e.g. `CREATE INDEX
+    /// CONCURRENTLY` in a transactional revision).
+    pub advice: Option<String>,
+    /// PostgreSQL's error position when it is not mapped into the file: in a
+    /// `DO` block it may count characters of a query the block ran rather than
+    /// of the statement (diesel-async does not say which), so `line`/`column`
+    /// are then the block's start.
+    pub unmapped_position: Option<i32>,
+    /// The statements that completed before this one, as `line N: <first
+    /// line>` (what a non-transactional revision may have left behind).
+    pub completed: Vec<String>,
+    /// The first line of the failing statement, for orientation.
+    pub statement: String,
+    /// The connection broke (server gone, network) rather than the SQL failing.
+    pub connection_lost: bool,
+}
+
+impl fmt::Display for StatementFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display().to_string();
+        write!(f, "{}:{}:{}: ", printable(&file), self.line, self.column)?;
+        if let Some(code) = self.sqlstate {
+            write!(f, "[{code}] ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, "\n  detail: {detail}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        if let Some(advice) = &self.advice {
+            write!(f, "\n  dmig hint: {advice}")?;
+        }
+        if let Some(position) = self.unmapped_position {
+            write!(
+                f,
+                "\n  position: PostgreSQL points at character {position} of this DO block or of a query it ran; the location above is the block's start"
+            )?;
+        }
+        write!(f, "\n  statement: {}", self.statement)
+    }
+}
+
+impl std::error::Error for StatementFailure {}
+
+/// Why a revision failed.
+#[derive(Debug)]
+pub enum Cause {
+    /// One of its statements failed.
+    Statement(StatementFailure),
+    /// Diesel's harness failed around the SQL (the bookkeeping row, the
+    /// commit); `connection_lost` when the session went away meanwhile, so
+    /// whether a commit happened is unknown.
+    Harness {
+        /// The harness's error, already free of passwords.
+        message: String,
+        /// The session was lost.
+        connection_lost: bool,
+    },
+}
+
+/// A failed step, reported with what was applied before it.
+#[derive(Debug)]
+pub struct RevisionFailure {
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// The revision's directory name.
+    pub name: String,
+    /// Whether it ran in a transaction (and so left no trace).
+    pub run_in_transaction: bool,
+    /// Whether the whole run was one transaction (and so nothing of the run remains).
+    pub single_transaction: bool,
+    /// What failed.
+    pub cause: Cause,
+    /// Steps completed earlier in this run, in order.
+    pub completed: Vec<String>,
+    /// Objects a failed non-transactional revision left behind (invalid indexes).
+    pub leftovers: Vec<String>,
+}
+
+/// How many names a list in a failure report shows before eliding the middle.
+const MAX_LISTED: usize = 10;
+
+/// `names` joined with `separator`, made printable, the middle elided when
+/// there are many.
+pub(crate) fn elided(names: &[String], separator: &str) -> String {
+    let safe = |name: &String| printable(name).into_owned();
+    if names.len() <= MAX_LISTED {
+        return names.iter().map(safe).collect::<Vec<_>>().join(separator);
+    }
+    let head: Vec<String> = names[..3].iter().map(safe).collect();
+    let tail: Vec<String> = names[names.len() - 3..].iter().map(safe).collect();
+    format!(
+        "{}{separator}... ({} more) ...{separator}{}",
+        head.join(separator),
+        names.len() - 6,
+        tail.join(separator)
+    )
+}
+
+impl fmt::Display for RevisionFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = self.direction.noun();
+        let name = printable(&self.name);
+        let statement = match &self.cause {
+            Cause::Statement(statement) => Some(statement),
+            Cause::Harness { .. } => None,
+        };
+        if statement.is_some_and(|s| s.connection_lost) {
+            write!(f, "connection lost during revision `{name}` ({verb})")?;
+        } else {
+            write!(f, "revision `{name}` failed ({verb})")?;
+        }
+        match &self.cause {
+            Cause::Statement(statement) => write!(f, "\n  at {statement}")?,
+            Cause::Harness { message, .. } => write!(f, ": {message}")?,
+        }
+        let harness_lost = matches!(
+            self.cause,
+            Cause::Harness {
+                connection_lost: true,
+                ..
+            }
+        );
+        if self.single_transaction {
+            write!(
+                f,
+                "\n  the whole run was one transaction: it was rolled back, nothing changed"
+            )?;
+        } else if harness_lost {
+            write!(
+                f,
+                "\n  the connection was lost while the revision was being recorded: whether it was recorded is unknown; run `dmig status`"
+            )?;
+        } else if self.run_in_transaction {
+            write!(f, "\n  the revision was rolled back: nothing of it remains")?;
+        } else {
+            match statement {
+                Some(statement) if statement.completed.is_empty() => write!(
+                    f,
+                    "\n  the revision is non-transactional: no statement of it completed before the failure; its version was not recorded"
+                )?,
+                Some(statement) => write!(
+                    f,
+                    "\n  the revision is non-transactional and is half-applied: {} statement(s) completed before the failure and remain; its version was not recorded\n  completed: {}",
+                    statement.completed.len(),
+                    elided(&statement.completed, "\n             ")
+                )?,
+                None => write!(
+                    f,
+                    "\n  the revision is non-transactional: its SQL ran, but its version was not recorded"
+                )?,
+            }
+            if !self.leftovers.is_empty() {
+                write!(
+                    f,
+                    "\n  invalid index(es) left behind (drop them before retrying): {}",
+                    self.leftovers.join(", ")
+                )?;
+            }
+        }
+        if !self.single_transaction {
+            let done = self.direction.past();
+            if self.completed.is_empty() {
+                write!(f, "\n  nothing was {done} before it in this run")?;
+            } else {
+                write!(
+                    f,
+                    "\n  {done} before it in this run (and still {done}): {}",
+                    elided(&self.completed, ", ")
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

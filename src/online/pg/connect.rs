@@ -1,0 +1,365 @@
+//! Opening connections: the one place that turns a database URL into an
+//! [`AsyncPgConnection`], with TLS when the URL asks for it (see [`super::tls`]),
+//! and that turns tokio-postgres's errors into ones that name host, port,
+//! database and user, never the password.
+
+use std::error::Error as StdError;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::AsyncPgConnection;
+use tokio_postgres::tls::TlsStream;
+use tokio_postgres::{Client, Connection, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::tls::{client_config, describe_tls_error};
+use super::url::{parse, scrub, ConnectTarget, Mode, Parsed};
+
+/// Errors connecting; messages name host, port, database and user, never
+/// the password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL cannot be used.
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL with its password hidden ([`redact_url`]).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Nothing answered within the timeout.
+    #[error("cannot connect to {target}: no answer within {timeout:?}")]
+    Timeout {
+        /// Where we tried to connect.
+        target: Box<ConnectTarget>,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// Nothing listens on that host and port.
+    #[error("cannot connect to {target}: connection refused")]
+    Refused {
+        /// Where we tried to connect.
+        target: Box<ConnectTarget>,
+    },
+    /// Another network error: unknown host, unreachable network, reset.
+    #[error("cannot connect to {target}: {reason}")]
+    Io {
+        /// Where we tried to connect.
+        target: Box<ConnectTarget>,
+        /// The kind of the underlying I/O error.
+        kind: io::ErrorKind,
+        /// The I/O error's message.
+        reason: String,
+    },
+    /// PostgreSQL refused us: wrong password, no `pg_hba.conf` entry, missing
+    /// database, too many connections.
+    #[error("cannot connect to {target}: {message}")]
+    Server {
+        /// Where we connected.
+        target: Box<ConnectTarget>,
+        /// The SQLSTATE, such as `28P01` (wrong password) or `3D000` (no such database).
+        code: String,
+        /// PostgreSQL's message, with its hint when it gave one.
+        message: String,
+    },
+    /// The server wants a password and the URL has none.
+    #[error("cannot connect to {target}: the server asks for a password and the URL has none")]
+    PasswordMissing {
+        /// Where we connected.
+        target: Box<ConnectTarget>,
+    },
+    /// TLS failed: certificate verification, a server without TLS, an
+    /// unreadable certificate or key file.
+    #[error("cannot connect to {target}: tls: {reason}")]
+    Tls {
+        /// Where we tried to connect.
+        target: Box<ConnectTarget>,
+        /// What failed.
+        reason: String,
+    },
+    /// Anything else between connecting and a ready session.
+    #[error("cannot connect to {target}: {reason}")]
+    Protocol {
+        /// Where we connected.
+        target: Box<ConnectTarget>,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Opens one connection to `url`, with TLS as its `sslmode` asks (see the
+/// [module docs](self)), giving up after `timeout`: connecting, the TLS
+/// handshake, authentication and diesel-async's session setup all count.
+///
+/// Needs a tokio runtime: the connection's driver task is spawned on it.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example() -> Result<(), dmig::online::pg::ConnectError> {
+/// use std::time::Duration;
+/// let url = "postgres://app:secret@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem";
+/// let conn = dmig::online::pg::establish(url, Duration::from_secs(10)).await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection, ConnectError> {
+    let parsed = parse(url)?;
+    let target = Box::new(parsed.target.clone());
+    tracing::debug!(%target, sslmode = ?parsed.tls.mode, "connecting");
+    match tokio::time::timeout(timeout, connect(parsed)).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(ConnectError::Timeout { target, timeout }),
+    }
+}
+
+/// A bb8 connection manager whose connections come from [`establish`]
+/// (so TLS and the error messages apply to the pool too). A failed
+/// connection reaches bb8 as `ConnectionError::BadConnection` carrying the
+/// [`ConnectError`]'s message, which has no password.
+///
+/// Set `max_size` and `connection_timeout` on the pool builder. Note that
+/// bb8 0.9's `get()` never returns a failed connection's error: it retries
+/// (or, with `retry_connection(false)`, drops the attempt) and returns
+/// `RunError::TimedOut` once `connection_timeout` runs out. Use
+/// [`pool_manager_with_errors`] to learn why.
+pub fn pool_manager(
+    url: &str,
+    timeout: Duration,
+) -> AsyncDieselConnectionManager<AsyncPgConnection> {
+    pool_manager_with_errors(url, timeout, &LastConnectError::default())
+}
+
+/// [`pool_manager`] that also keeps each failure in `last`, so a pool
+/// `get()` that timed out can report the real cause.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example() -> Result<(), dmig::online::pg::ConnectError> {
+/// use std::time::Duration;
+/// use diesel_async::pooled_connection::bb8::Pool;
+/// use dmig::online::pg::{pool_manager_with_errors, LastConnectError};
+///
+/// let timeout = Duration::from_secs(10);
+/// let last = LastConnectError::default();
+/// let manager = pool_manager_with_errors("postgres://app@db/app", timeout, &last);
+/// let pool = Pool::builder()
+///     .connection_timeout(timeout)
+///     .retry_connection(false)
+///     .build_unchecked(manager);
+/// if let Err(bb8::RunError::TimedOut) = pool.get().await {
+///     if let Some(error) = last.take() {
+///         return Err(error);
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn pool_manager_with_errors(
+    url: &str,
+    timeout: Duration,
+    last: &LastConnectError,
+) -> AsyncDieselConnectionManager<AsyncPgConnection> {
+    let last = last.clone();
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url: &str| {
+        let url = url.to_owned();
+        let last = last.clone();
+        Box::pin(async move {
+            establish(&url, timeout).await.map_err(|error| {
+                let message = error.to_string();
+                last.set(error);
+                diesel::ConnectionError::BadConnection(message)
+            })
+        })
+    });
+    AsyncDieselConnectionManager::new_with_config(url, config)
+}
+
+/// The last [`ConnectError`] of a pool made with
+/// [`pool_manager_with_errors`]; clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct LastConnectError(Arc<Mutex<Option<ConnectError>>>);
+
+impl LastConnectError {
+    /// The last error, if a connection failed since the previous `take`.
+    pub fn take(&self) -> Option<ConnectError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn set(&self, error: ConnectError) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Connecting
+
+async fn connect(parsed: Parsed) -> Result<AsyncPgConnection, ConnectError> {
+    if parsed.tls.mode == Mode::Plain {
+        let (client, connection) = parsed
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|error| classify(&error, &parsed))?;
+        return finish(client, connection, &parsed).await;
+    }
+    let tls_config = client_config(&parsed.tls).map_err(|reason| ConnectError::Tls {
+        target: Box::new(parsed.target.clone()),
+        reason,
+    })?;
+    let (client, connection) = parsed
+        .config
+        .connect(MakeRustlsConnect::new(tls_config))
+        .await
+        .map_err(|error| classify(&error, &parsed))?;
+    finish(client, connection, &parsed).await
+}
+
+/// Hands the connection to diesel-async, which spawns its driver and sets
+/// the session up (time zone, encoding).
+async fn finish<S>(
+    client: Client,
+    connection: Connection<Socket, S>,
+    parsed: &Parsed,
+) -> Result<AsyncPgConnection, ConnectError>
+where
+    S: TlsStream + Unpin + Send + 'static,
+{
+    AsyncPgConnection::try_from_client_and_connection(client, connection)
+        .await
+        .map_err(|error| ConnectError::Protocol {
+            target: Box::new(parsed.target.clone()),
+            reason: scrub(
+                &format!("cannot set up the session: {error}"),
+                &parsed.secrets,
+            ),
+        })
+}
+
+/// Turns tokio-postgres's error into ours.
+fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
+    let target = Box::new(parsed.target.clone());
+    if let Some(db) = error.as_db_error() {
+        let mut message = db.message().to_owned();
+        if let Some(hint) = db.hint() {
+            message.push_str("; hint: ");
+            message.push_str(hint);
+        }
+        return ConnectError::Server {
+            target,
+            code: db.code().code().to_owned(),
+            message: scrub(&message, &parsed.secrets),
+        };
+    }
+    // tokio-postgres's kinds are private; its Display names them.
+    let during_tls = error.to_string() == "error performing TLS handshake";
+    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(current) = next {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return ConnectError::Tls {
+                target,
+                reason: describe_tls_error(tls, &parsed.tls),
+            };
+        }
+        if let Some(io_error) = current.downcast_ref::<io::Error>() {
+            // io::Error::source skips the wrapped error: look at it directly.
+            if let Some(tls) = io_error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return ConnectError::Tls {
+                    target,
+                    reason: describe_tls_error(tls, &parsed.tls),
+                };
+            }
+            let reason = scrub(&lowercase_first(&io_error.to_string()), &parsed.secrets);
+            if during_tls {
+                return ConnectError::Tls {
+                    target,
+                    reason: format!("during the handshake: {reason}"),
+                };
+            }
+            if io_error.kind() == io::ErrorKind::ConnectionRefused {
+                return ConnectError::Refused { target };
+            }
+            return ConnectError::Io {
+                target,
+                kind: io_error.kind(),
+                reason,
+            };
+        }
+        next = current.source();
+    }
+    let chain = error_chain(error);
+    if chain.ends_with("password missing") {
+        return ConnectError::PasswordMissing { target };
+    }
+    if during_tls {
+        let cause = error
+            .source()
+            .map_or_else(|| chain.clone(), ToString::to_string);
+        let reason = if cause == "server does not support TLS" && target.host.starts_with('/') {
+            "postgresql offers no tls over a unix socket; use sslmode=disable or a tcp host"
+                .to_owned()
+        } else if cause == "server does not support TLS" {
+            "the server does not support tls (its `ssl` setting is off)".to_owned()
+        } else {
+            lowercase_first(&cause)
+        };
+        return ConnectError::Tls {
+            target,
+            reason: scrub(&reason, &parsed.secrets),
+        };
+    }
+    ConnectError::Protocol {
+        target,
+        reason: scrub(&chain, &parsed.secrets),
+    }
+}
+
+pub(super) fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = lowercase_first(&error.to_string());
+    let mut next = error.source();
+    while let Some(current) = next {
+        text.push_str(": ");
+        text.push_str(&lowercase_first(&current.to_string()));
+        next = current.source();
+    }
+    text
+}
+
+/// `Connection refused` -> `connection refused`, but `TLS` stays `TLS`.
+pub(super) fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_error_stays_small() {
+        // Callers wrap it in their own error enums; clippy's
+        // result_large_err starts at 128 bytes.
+        assert!(std::mem::size_of::<ConnectError>() <= 64);
+    }
+
+    #[test]
+    fn lowercase_first_keeps_acronyms() {
+        assert_eq!(lowercase_first("Connection refused"), "connection refused");
+        assert_eq!(lowercase_first("TLS failed"), "TLS failed");
+        assert_eq!(lowercase_first(""), "");
+    }
+}

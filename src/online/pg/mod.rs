@@ -1,0 +1,321 @@
+//! PostgreSQL: [`Backend`] for diesel-async's `AsyncPgConnection`.
+//!
+//! - [`url`]: reading a database URL, redacting it;
+//! - [`connect`]: opening connections and naming what failed;
+//! - [`tls`]: rustls for `sslmode`;
+//! - this module: the pool, the advisory lock, the version table and the
+//!   session state, as the runner needs them.
+
+pub mod connect;
+pub mod tls;
+pub mod url;
+
+pub use connect::{
+    establish, pool_manager, pool_manager_with_errors, ConnectError, LastConnectError,
+};
+pub use url::{redact_url, target, ConnectTarget};
+
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::QueryableByName;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+use super::backend::{Backend, LockHolder};
+use super::error::query_failed;
+use super::{ConnectOptions, OnlineError};
+use crate::dialect::postgres::{self as sql, Postgres, LOCK_KEY};
+use crate::dialect::{Dialect, VersionTable, VERSION_TABLE};
+use crate::model::{Applied, Version};
+
+/// A pool of diesel-async PostgreSQL connections.
+pub type PgPool = Pool<AsyncPgConnection>;
+
+/// Build a bb8 pool for `url` (TLS when the URL asks for it) holding the two
+/// connections a run needs (one for the lock, one for the work), opened right
+/// away and side by side: a wrong host, port, password or database fails at
+/// once with a message naming them (never the password), where bb8 would
+/// retry in the background until its timeout and lose the reason.
+pub async fn connect_pool(url: &str, options: &ConnectOptions) -> Result<PgPool, OnlineError> {
+    let manager = connect::pool_manager(url, options.connect_timeout);
+    let (first, second) = tokio::try_join!(
+        connect::establish(url, options.connect_timeout),
+        connect::establish(url, options.connect_timeout),
+    )?;
+    let pool = Pool::builder()
+        .max_size(2)
+        .min_idle(Some(0))
+        .connection_timeout(options.connect_timeout + Duration::from_secs(1))
+        .build_unchecked(manager);
+    // A fresh pool of two has room for both; `add` only hands back a connection when full.
+    for conn in [first, second] {
+        let _ = pool.add(conn);
+    }
+    Ok(pool)
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+#[derive(QueryableByName)]
+struct Holder {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    application: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    client: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct OneText {
+    #[diesel(sql_type = Nullable<Text>)]
+    value: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct AppliedRow {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Text)]
+    run_on: String,
+}
+
+/// The session state a run restores: `search_path` as the run found it.
+#[derive(Debug, Clone)]
+pub struct PgSession {
+    search_path: Option<String>,
+}
+
+impl Backend for AsyncPgConnection {
+    type SessionState = PgSession;
+    type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
+
+    const NAME: &'static str = "PostgreSQL";
+
+    fn dialect() -> &'static dyn Dialect {
+        &Postgres
+    }
+
+    async fn connect_pool(url: &str, options: &ConnectOptions) -> Result<PgPool, OnlineError> {
+        connect_pool(url, options).await
+    }
+
+    fn lock_name() -> String {
+        format!("advisory lock {LOCK_KEY}")
+    }
+
+    async fn try_lock(conn: &mut Self) -> Result<bool, OnlineError> {
+        let row: Locked = diesel::sql_query(sql::TRY_LOCK_SQL)
+            .bind::<BigInt, _>(LOCK_KEY)
+            .get_result(conn)
+            .await
+            .map_err(query_failed("take the migration lock"))?;
+        Ok(row.locked)
+    }
+
+    async fn unlock(conn: &mut Self) -> Result<(), OnlineError> {
+        diesel::sql_query(sql::UNLOCK_SQL)
+            .bind::<BigInt, _>(LOCK_KEY)
+            .get_result::<Locked>(conn)
+            .await
+            .map(drop)
+            .map_err(query_failed("release the migration lock"))
+    }
+
+    async fn lock_holder(conn: &mut Self) -> Option<LockHolder> {
+        let holder: Holder = diesel::sql_query(sql::LOCK_HOLDER_SQL)
+            .bind::<BigInt, _>(LOCK_KEY)
+            .get_result(conn)
+            .await
+            .ok()?;
+        Some(LockHolder {
+            pid: Some(i64::from(holder.pid)),
+            application: holder.application,
+            client: holder.client,
+        })
+    }
+
+    async fn ping(conn: &mut Self) -> bool {
+        conn.batch_execute("SELECT 1").await.is_ok()
+    }
+
+    async fn find_version_table(conn: &mut Self) -> Result<Option<VersionTable>, OnlineError> {
+        // Every schema on the search_path, in order, that holds the table:
+        // the first is the one the server resolves the bare name to, and a
+        // second one means a run could read one and write the other.
+        let rows: Vec<OneText> = diesel::sql_query(
+            "SELECT n.nspname::text AS value \
+             FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position) \
+             JOIN pg_namespace n ON n.nspname = s.name \
+             JOIN pg_class c ON c.relnamespace = n.oid \
+             WHERE c.relname = $1 AND c.relkind IN ('r', 'p') ORDER BY s.position",
+        )
+        .bind::<Text, _>(VERSION_TABLE)
+        .load(conn)
+        .await
+        .map_err(query_failed("look for the version table"))?;
+        let schemas: Vec<String> = rows.into_iter().filter_map(|r| r.value).collect();
+        match schemas.as_slice() {
+            [] => Ok(None),
+            [schema] => Ok(Some(VersionTable::in_schema(schema.clone()))),
+            several => Err(OnlineError::AmbiguousVersionTable {
+                tables: several
+                    .iter()
+                    .map(|schema| format!("{}.{VERSION_TABLE}", sql::quote_ident(schema)))
+                    .collect(),
+            }),
+        }
+    }
+
+    async fn create_version_table(conn: &mut Self) -> Result<VersionTable, OnlineError> {
+        conn.batch_execute(sql::VERSION_TABLE_DDL)
+            .await
+            .map_err(query_failed("create the version table"))?;
+        let row: OneText = diesel::sql_query(
+            "SELECT n.nspname::text AS value FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = to_regclass($1)",
+        )
+        .bind::<Text, _>(VERSION_TABLE)
+        .get_result(conn)
+        .await
+        .map_err(query_failed("look for the version table"))?;
+        Ok(row
+            .value
+            .map_or_else(VersionTable::unqualified, VersionTable::in_schema))
+    }
+
+    async fn read_applied(
+        conn: &mut Self,
+        table: &VersionTable,
+    ) -> Result<Vec<Applied>, OnlineError> {
+        let rows: Vec<AppliedRow> = diesel::sql_query(format!(
+            "SELECT version::text AS version, run_on::text AS run_on \
+             FROM {} ORDER BY version COLLATE \"C\"",
+            sql::version_table_sql(table)
+        ))
+        .load(conn)
+        .await
+        .map_err(query_failed("read the version table"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Applied {
+                version: Version::from_row(r.version),
+                run_on: r.run_on,
+            })
+            .collect())
+    }
+
+    async fn save_session(conn: &mut Self) -> Result<PgSession, OnlineError> {
+        let row: OneText = diesel::sql_query("SELECT current_setting('search_path') AS value")
+            .get_result(conn)
+            .await
+            .map_err(query_failed("read search_path"))?;
+        Ok(PgSession {
+            search_path: row.value,
+        })
+    }
+
+    fn restore_sql(state: &PgSession, revision_sql: &str) -> Option<String> {
+        let saved = state.search_path.as_deref()?;
+        sql::may_change_search_path(revision_sql).then(|| sql::restore_search_path_sql(saved))
+    }
+
+    async fn leftovers(conn: &mut Self) -> Result<Vec<String>, OnlineError> {
+        let rows: Vec<OneText> = diesel::sql_query(sql::INVALID_INDEXES_SQL)
+            .load(conn)
+            .await
+            .map_err(query_failed("list invalid indexes"))?;
+        Ok(rows.into_iter().filter_map(|r| r.value).collect())
+    }
+
+    /// Besides a closed socket, this is the FATAL error a server sends before
+    /// it closes the session (`pg_ctl stop -m fast`, `pg_terminate_backend`, a
+    /// crashed backend: SQLSTATE 57P01, 57P02 and kin, all "terminating
+    /// connection ..."); diesel-async keeps the message but not the SQLSTATE.
+    fn is_connection_lost(error: &DieselError) -> bool {
+        match error {
+            DieselError::DatabaseError(kind, info) => {
+                matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || info.message().contains("connection closed")
+                    || info.message().starts_with("terminating connection")
+            }
+            DieselError::BrokenTransactionManager => true,
+            _ => false,
+        }
+    }
+
+    /// diesel-async maps the server's code to a coarse kind and drops the
+    /// rest, so only these codes survive.
+    fn sqlstate(error: &DieselError) -> Option<&'static str> {
+        let DieselError::DatabaseError(kind, _) = error else {
+            return None;
+        };
+        Some(match kind {
+            DatabaseErrorKind::UniqueViolation => "23505",
+            DatabaseErrorKind::ForeignKeyViolation => "23503",
+            DatabaseErrorKind::NotNullViolation => "23502",
+            DatabaseErrorKind::CheckViolation => "23514",
+            DatabaseErrorKind::RestrictViolation => "23001",
+            DatabaseErrorKind::ExclusionViolation => "23P01",
+            DatabaseErrorKind::SerializationFailure => "40001",
+            DatabaseErrorKind::ReadOnlyTransaction => "25006",
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn only_mapped_codes_are_reported_as_sqlstates() {
+        let sqlstate = <AsyncPgConnection as Backend>::sqlstate;
+        assert_eq!(
+            sqlstate(&db_error(DatabaseErrorKind::UniqueViolation, "dup")),
+            Some("23505")
+        );
+        assert_eq!(sqlstate(&db_error(DatabaseErrorKind::Unknown, "x")), None);
+        assert_eq!(
+            sqlstate(&db_error(DatabaseErrorKind::ClosedConnection, "x")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_terminated_session_counts_as_a_lost_connection() {
+        let lost = <AsyncPgConnection as Backend>::is_connection_lost;
+        assert!(lost(&db_error(
+            DatabaseErrorKind::Unknown,
+            "terminating connection due to administrator command"
+        )));
+        assert!(!lost(&db_error(
+            DatabaseErrorKind::Unknown,
+            "division by zero"
+        )));
+    }
+
+    #[test]
+    fn search_path_is_restored_only_after_revisions_that_mention_it() {
+        let state = PgSession {
+            search_path: Some("\"$user\", public".into()),
+        };
+        let restore = <AsyncPgConnection as Backend>::restore_sql;
+        assert!(restore(&state, "SET search_path TO app;").is_some());
+        assert!(restore(&state, "CREATE TABLE t (id int);").is_none());
+    }
+}

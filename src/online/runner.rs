@@ -1,0 +1,385 @@
+//! The runner, written once for every [`Backend`]: take the lock, read what is
+//! applied, plan, apply through `AsyncMigrationHarness`, report.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::PoolError;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
+use diesel_migrations::MigrationHarness;
+
+use super::apply::{self, lost_connection, StepError};
+use super::backend::{Backend, DieselBackend, Harness, LockHolder, Manager};
+use super::error::query_failed;
+use super::failure::{Cause, RevisionFailure};
+use super::lock::{self, Watch};
+use super::OnlineError;
+use crate::dialect::VersionTable;
+use crate::model::{Applied, Direction, Revision, Version};
+use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, TransactionMode};
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How long to wait for another migrator's lock.
+    pub lock_wait: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            lock_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Things the caller may want to tell the user while a run goes on (the CLI
+/// prints them; [`Silent`] ignores them).
+pub trait Events: Send {
+    /// The lock is held by someone else; we are polling.
+    fn waiting_for_lock(&mut self, _holder: Option<&LockHolder>) {}
+    /// The plan is known and about to run.
+    fn planned(&mut self, _plan: &Plan<'_>) {}
+    /// A step is about to run.
+    fn step_started(&mut self, _step: &Step<'_>, _index: usize, _total: usize) {}
+    /// A step committed (or, non-transactional, completed) in `elapsed`.
+    fn step_done(&mut self, _step: &Step<'_>, _elapsed: Duration) {}
+}
+
+/// Events that nobody listens to.
+pub struct Silent;
+impl Events for Silent {}
+
+/// One step a run completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepDone {
+    /// The revision's version.
+    pub version: Version,
+    /// The revision's directory name.
+    pub name: String,
+    /// Applied (up) or reverted (down); for a stamp, recorded or forgotten.
+    pub direction: Direction,
+    /// How long it took (zero for a stamp).
+    pub elapsed: Duration,
+}
+
+/// What a migrate run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Upgrade, downgrade or stamp.
+    pub kind: Kind,
+    /// Where the table started.
+    pub from: Position,
+    /// Where it ended.
+    pub to: Position,
+    /// The steps done, in order.
+    pub steps: Vec<StepDone>,
+    /// Pending revisions older than the newest applied one that were applied anyway.
+    pub out_of_order: Vec<String>,
+}
+
+/// Take a connection from the pool, keeping the pool's error readable.
+pub async fn checkout<M: Manager>(
+    pool: &Pool<M>,
+) -> Result<PooledConnection<'static, M>, OnlineError> {
+    pool.get_owned().await.map_err(|error| OnlineError::Pool {
+        reason: match error {
+            bb8::RunError::User(PoolError::ConnectionError(e)) => match e {
+                diesel::ConnectionError::BadConnection(message) => message,
+                other => other.to_string(),
+            },
+            bb8::RunError::User(PoolError::QueryError(e)) => e.to_string(),
+            bb8::RunError::TimedOut => "timed out waiting for a connection".to_string(),
+        },
+    })
+}
+
+/// The rows of the version table, without creating it (none when it does
+/// not exist).
+pub async fn read_applied<B: Backend>(conn: &mut B) -> Result<Vec<Applied>, OnlineError> {
+    match B::find_version_table(conn).await? {
+        Some(table) => B::read_applied(conn, &table).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The rows of the version table behind `pool` (read-only).
+pub async fn applied<M: Manager>(pool: &Pool<M>) -> Result<Vec<Applied>, OnlineError> {
+    let mut conn = checkout(pool).await?;
+    read_applied(&mut *conn).await
+}
+
+/// Compare the revisions on disk with the version table (read-only: the
+/// table is not created when missing).
+pub async fn status<'r, M: Manager>(
+    pool: &Pool<M>,
+    revisions: &'r [Revision],
+) -> Result<Status<'r>, OnlineError> {
+    Ok(Status::new(revisions, applied(pool).await?))
+}
+
+/// Bring the database behind `pool` to head: what an application calls at
+/// startup. Revisions come from [`crate::source::discover`] or
+/// [`crate::embed`]. The pool must be able to hand out two connections (one
+/// holds the migration lock), and the runtime must be tokio's multi-thread
+/// one (the harness uses `block_in_place`).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(pool: dmig::online::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// let revisions = dmig::source::discover(std::path::Path::new("migrations"))?.revisions;
+/// let outcome = dmig::online::upgrade_to_head(&pool, &revisions).await?;
+/// println!("applied {} revision(s)", outcome.steps.len());
+/// # Ok(())
+/// # }
+/// ```
+pub async fn upgrade_to_head<M>(
+    pool: &Pool<M>,
+    revisions: &[Revision],
+) -> Result<Outcome, OnlineError>
+where
+    M: Manager,
+    Harness<M>: MigrationHarness<DieselBackend<M>>,
+{
+    migrate(
+        pool,
+        revisions,
+        &Request::upgrade_to_head(),
+        &RunOptions::default(),
+        &mut Silent,
+    )
+    .await
+}
+
+/// Take the lock, read what is applied, plan `request`, and run it: the one
+/// entry point for upgrade, downgrade and stamp, online.
+pub async fn migrate<M>(
+    pool: &Pool<M>,
+    revisions: &[Revision],
+    request: &Request,
+    options: &RunOptions,
+    events: &mut dyn Events,
+) -> Result<Outcome, OnlineError>
+where
+    M: Manager,
+    Harness<M>: MigrationHarness<DieselBackend<M>>,
+{
+    let mut lock_conn = checkout(pool).await?;
+    lock::acquire(&mut *lock_conn, options.lock_wait, |holder| {
+        events.waiting_for_lock(holder)
+    })
+    .await?;
+    let result = match checkout(pool).await {
+        Ok(conn) => run_locked(conn, &mut lock_conn, revisions, request, events).await,
+        Err(error) => Err(error),
+    };
+    lock::release(&mut *lock_conn).await;
+    result
+}
+
+async fn run_locked<M>(
+    mut conn: PooledConnection<'static, M>,
+    lock_conn: &mut M::Connection,
+    revisions: &[Revision],
+    request: &Request,
+    events: &mut dyn Events,
+) -> Result<Outcome, OnlineError>
+where
+    M: Manager,
+    Harness<M>: MigrationHarness<DieselBackend<M>>,
+{
+    // Plan and read every file first: a refused run changes nothing, not
+    // even by creating the version table.
+    let found = M::Connection::find_version_table(&mut *conn).await?;
+    let applied_rows = match &found {
+        Some(table) => M::Connection::read_applied(&mut *conn, table).await?,
+        None => Vec::new(),
+    };
+    let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
+    let planned = plan::plan(revisions, &applied, request)?;
+    tracing::info!(
+        kind = planned.kind.as_str(),
+        from = %planned.from,
+        to = %planned.to,
+        steps = planned.steps.len(),
+        applied = applied.len(),
+        "planned"
+    );
+    events.planned(&planned);
+    let mut outcome = Outcome {
+        kind: planned.kind,
+        from: planned.from.clone(),
+        to: planned.to.clone(),
+        steps: Vec::new(),
+        out_of_order: planned
+            .out_of_order
+            .iter()
+            .map(|r| r.name.clone())
+            .collect(),
+    };
+    // Nothing to do writes nothing (a read-only server stays fine).
+    if planned.steps.is_empty() {
+        return Ok(outcome);
+    }
+    // A stamp is one transaction of its own; otherwise `single` wraps the
+    // version table's creation too, as the offline script does, so a failed
+    // run leaves nothing at all.
+    let single = planned.transaction == TransactionMode::Single && planned.kind != Kind::Stamp;
+    if single {
+        begin_run(&mut *conn).await?;
+    }
+    let prepared = async {
+        let table = match found {
+            Some(table) => table,
+            None => M::Connection::create_version_table(&mut *conn).await?,
+        };
+        let session = M::Connection::save_session(&mut *conn).await?;
+        Ok::<_, OnlineError>((table, session))
+    }
+    .await;
+    let (table, session) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            if single {
+                rollback_run(&mut *conn).await;
+            }
+            return Err(error);
+        }
+    };
+    if planned.kind == Kind::Stamp {
+        stamp(&mut *conn, &table, &planned).await?;
+        outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
+        return Ok(outcome);
+    }
+    let non_transactional = planned.steps.iter().any(|s| !s.revision.run_in_transaction);
+    let leftovers_before = if non_transactional {
+        M::Connection::leftovers(&mut *conn).await?
+    } else {
+        Vec::new()
+    };
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let mut watch = Watch::new();
+    // One blocking section for the whole plan: the harness's own
+    // `block_in_place` per step then finds nothing to hand off.
+    let report = tokio::task::block_in_place(|| {
+        apply::run_steps::<M::Connection, _>(&mut harness, &planned, &session, events, &mut || {
+            watch.still_locked(lock_conn)
+        })
+    });
+    let mut conn = harness.into_inner();
+    let completed = report.timings.len();
+    let Some((index, error)) = report.failure else {
+        if single {
+            commit_run(&mut *conn).await?;
+        }
+        outcome.steps = done(&planned, report.timings.into_iter());
+        return Ok(outcome);
+    };
+    let step = &planned.steps[index];
+    if single {
+        rollback_run(&mut *conn).await;
+    }
+    let completed_names: Vec<String> = planned.steps[..completed]
+        .iter()
+        .map(|s| s.revision.name.clone())
+        .collect();
+    let cause = match error {
+        StepError::LockLost => {
+            return Err(OnlineError::LockLost {
+                next: step.revision.name.clone(),
+                completed: if single { Vec::new() } else { completed_names },
+                single_transaction: single,
+            })
+        }
+        StepError::Statement(failure) => Cause::Statement(failure),
+        StepError::Harness(error) => Cause::Harness {
+            connection_lost: lost_connection::<M::Connection>(&*error),
+            message: error.to_string(),
+        },
+    };
+    let lost = match &cause {
+        Cause::Statement(failure) => failure.connection_lost,
+        Cause::Harness {
+            connection_lost, ..
+        } => *connection_lost,
+    };
+    let leftovers = if !step.revision.run_in_transaction && !lost {
+        let after = M::Connection::leftovers(&mut *conn)
+            .await
+            .unwrap_or_default();
+        after
+            .into_iter()
+            .filter(|object| !leftovers_before.contains(object))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Err(OnlineError::Revision(Box::new(RevisionFailure {
+        direction: step.direction,
+        name: step.revision.name.clone(),
+        run_in_transaction: step.revision.run_in_transaction,
+        single_transaction: single,
+        cause,
+        completed: completed_names,
+        leftovers,
+    })))
+}
+
+/// The completed steps of `planned`, with their times.
+fn done(planned: &Plan<'_>, timings: impl Iterator<Item = Duration>) -> Vec<StepDone> {
+    planned
+        .steps
+        .iter()
+        .zip(timings)
+        .map(|(step, elapsed)| StepDone {
+            version: step.revision.version.clone(),
+            name: step.revision.name.clone(),
+            direction: step.direction,
+            elapsed,
+        })
+        .collect()
+}
+
+/// Open the transaction of a `--transaction single` run.
+async fn begin_run<B: Backend>(conn: &mut B) -> Result<(), OnlineError> {
+    <B as AsyncConnection>::TransactionManager::begin_transaction(conn)
+        .await
+        .map_err(query_failed("begin the run's transaction"))
+}
+
+/// Commit the transaction of a `--transaction single` run.
+async fn commit_run<B: Backend>(conn: &mut B) -> Result<(), OnlineError> {
+    <B as AsyncConnection>::TransactionManager::commit_transaction(conn)
+        .await
+        .map_err(query_failed("commit the run's transaction"))
+}
+
+/// Roll back `--transaction single`'s transaction. Best effort: when the
+/// connection is lost, the server rolls it back anyway.
+async fn rollback_run<B: Backend>(conn: &mut B) {
+    let _ = <B as AsyncConnection>::TransactionManager::rollback_transaction(conn).await;
+}
+
+/// Write the version rows of a stamp plan in one transaction.
+async fn stamp<B: Backend>(
+    conn: &mut B,
+    table: &VersionTable,
+    planned: &Plan<'_>,
+) -> Result<(), OnlineError> {
+    let dialect = B::dialect();
+    let mut script = String::from("BEGIN;\n");
+    for step in &planned.steps {
+        let statement = match step.direction {
+            Direction::Up => dialect.insert_version(table, &step.revision.version),
+            Direction::Down => dialect.delete_version(table, &step.revision.version),
+        };
+        script.push_str(&statement);
+        script.push('\n');
+    }
+    script.push_str("COMMIT;");
+    conn.batch_execute(&script)
+        .await
+        .map_err(query_failed("write the version table"))
+}

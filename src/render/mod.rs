@@ -1,0 +1,11 @@
+//! The offline sink: a [`Plan`] rendered as a PostgreSQL script for
+//! `psql -v ON_ERROR_STOP=1 -f`. Pure: [`script`] writes into any
+//! `io::Write`, streams revision by revision, and is byte-identical for the
+//! same inputs (no clock, no absolute path); [`output`] puts it on stdout or
+//! into a file, atomically.
+
+pub mod output;
+pub mod script;
+
+pub use output::{write_script, Output};
+pub use script::{render, script_file_name};

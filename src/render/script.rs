@@ -1,0 +1,155 @@
+//! The plain script: header, session settings, the version table, then each
+//! step in its transaction.
+
+use std::io::{self, Write};
+
+use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
+use crate::dialect::{Dialect, VersionTable};
+use crate::model::{printable, Direction};
+use crate::plan::{Kind, Plan, Step, TransactionMode};
+
+/// The file name a script gets inside an output directory, e.g.
+/// `upgrade_base_20240103000000.sql`.
+pub fn script_file_name(plan: &Plan<'_>) -> String {
+    format!("{}_{}_{}.sql", plan.kind.as_str(), plan.from, plan.to)
+}
+
+/// Render `plan` to `out`.
+pub fn render(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let single = plan.transaction == TransactionMode::Single || plan.kind == Kind::Stamp;
+    let table = VersionTable::unqualified();
+    write_header(plan, out)?;
+    if single {
+        out.write_all(b"BEGIN;\n\n")?;
+    }
+    writeln!(out, "{}\n", Postgres.create_version_table())?;
+    for step in &plan.steps {
+        match &step.sql {
+            Some(body) => write_step(step, body, &table, single, out)?,
+            None => write_stamp_step(step, &table, out)?,
+        }
+    }
+    if single {
+        out.write_all(b"COMMIT;\n")?;
+    }
+    Ok(())
+}
+
+fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let count = plan.steps.len();
+    let noun = if count == 1 { "revision" } else { "revisions" };
+    let grouping = match (plan.kind, plan.transaction) {
+        (Kind::Stamp, _) => "version table only, one transaction",
+        (_, TransactionMode::Single) => "one transaction for the whole script",
+        (_, TransactionMode::PerRevision) => "one transaction per revision",
+    };
+    writeln!(
+        out,
+        "-- dmig {}: {} {}:{} ({count} {noun}, {grouping})",
+        env!("CARGO_PKG_VERSION"),
+        plan.kind.as_str(),
+        plan.from,
+        plan.to,
+    )?;
+    writeln!(out, "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n")?;
+    writeln!(out, "{SESSION_SETTINGS_SQL}\n")
+}
+
+/// The bookkeeping statement of a step.
+fn bookkeeping(step: &Step<'_>, table: &VersionTable) -> String {
+    match step.direction {
+        Direction::Up => Postgres.insert_version(table, &step.revision.version),
+        Direction::Down => Postgres.delete_version(table, &step.revision.version),
+    }
+}
+
+fn write_step(
+    step: &Step<'_>,
+    body: &str,
+    table: &VersionTable,
+    single: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let revision = step.revision;
+    writeln!(
+        out,
+        "-- Running {} {} ({})",
+        step.direction.noun(),
+        revision.version,
+        printable(&revision.name)
+    )?;
+    let own_transaction = !single && revision.run_in_transaction;
+    if !revision.run_in_transaction {
+        out.write_all(
+            b"-- run_in_transaction = false: no BEGIN/COMMIT, psql runs each statement on its own\n",
+        )?;
+    } else if own_transaction {
+        out.write_all(b"BEGIN;\n")?;
+    }
+    write_terminated(body, out)?;
+    if postgres::may_change_search_path(body) {
+        writeln!(out, "{RESET_SEARCH_PATH_SQL}")?;
+    }
+    writeln!(out, "{}", bookkeeping(step, table))?;
+    if own_transaction {
+        out.write_all(b"COMMIT;\n")?;
+    }
+    out.write_all(b"\n")
+}
+
+fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) -> io::Result<()> {
+    let verb = match step.direction {
+        Direction::Up => "Stamping",
+        Direction::Down => "Unstamping",
+    };
+    writeln!(
+        out,
+        "-- {verb} {} ({})\n{}\n",
+        step.revision.version,
+        printable(&step.revision.name),
+        bookkeeping(step, table)
+    )
+}
+
+/// Copy a file's SQL verbatim, then make sure it ends cleanly: a missing final
+/// `;` is added, and a trailing `--` comment gets its newline, so the next
+/// line of the script cannot be swallowed. Trailing whitespace is dropped.
+fn write_terminated(body: &str, out: &mut dyn Write) -> io::Result<()> {
+    let body = body.trim_end();
+    out.write_all(body.as_bytes())?;
+    // Files were lexed when loaded; a lex error here cannot happen, and the
+    // safe fallback is to terminate.
+    let tail = crate::sql::tail(body).unwrap_or(crate::sql::Tail {
+        needs_semicolon: true,
+        ends_in_line_comment: true,
+        is_empty: false,
+    });
+    match (tail.needs_semicolon, tail.ends_in_line_comment) {
+        (true, true) => out.write_all(b"\n;\n"),
+        (true, false) => out.write_all(b";\n"),
+        (false, _) => out.write_all(b"\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terminated(body: &str) -> String {
+        let mut out = Vec::new();
+        write_terminated(body, &mut out).expect("write");
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn bodies_are_terminated_safely() {
+        assert_eq!(terminated("select 1;\n\n"), "select 1;\n");
+        assert_eq!(terminated("select 1"), "select 1;\n");
+        assert_eq!(terminated("select 1; -- done"), "select 1; -- done\n");
+        assert_eq!(terminated("select 1 -- done"), "select 1 -- done\n;\n");
+        assert_eq!(
+            terminated("create function f() returns int as $$ select 1; $$ language sql"),
+            "create function f() returns int as $$ select 1; $$ language sql;\n"
+        );
+    }
+}

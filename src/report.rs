@@ -1,0 +1,267 @@
+//! The JSON documents of `--format json`, as serde types: one per command,
+//! each opening with `"dmig": 1`, the format version. Keys come out in the
+//! order of the fields below and are never renamed or removed within a format
+//! version; new keys may be added. The CLI only prints these.
+
+use serde::Serialize;
+
+use crate::model::{Applied, Revision, RevisionState, Version};
+use crate::plan::Status;
+
+/// The format version every document carries as `"dmig"`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `dmig current --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentReport {
+    /// [`FORMAT_VERSION`].
+    pub dmig: u32,
+    /// The newest applied version; `null` at base.
+    pub current: Option<Version>,
+    /// Every row of the version table, oldest first.
+    pub applied: Vec<AppliedRow>,
+}
+
+/// One row of the version table.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedRow {
+    /// The version.
+    pub version: Version,
+    /// When it was applied, as PostgreSQL prints a timestamp.
+    pub run_on: String,
+}
+
+/// `dmig status --format json` (and `history --online`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// [`FORMAT_VERSION`].
+    pub dmig: u32,
+    /// The newest applied version; `null` at base.
+    pub current: Option<Version>,
+    /// The newest version on disk; `null` without revisions.
+    pub head: Option<Version>,
+    /// Every revision on disk, oldest first.
+    pub revisions: Vec<RevisionRow>,
+    /// Rows of the version table no directory on disk provides.
+    pub missing_on_disk: Vec<AppliedRow>,
+    /// Directory names of pending revisions older than the newest applied one.
+    pub out_of_order: Vec<String>,
+}
+
+/// One revision in a [`StatusReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionRow {
+    /// The version.
+    pub version: Version,
+    /// The directory name.
+    pub name: String,
+    /// `applied` or `pending` (an out-of-order revision is pending, and
+    /// listed in `out_of_order`).
+    #[serde(serialize_with = "state_word")]
+    pub state: RevisionState,
+    /// When it was applied; `null` when pending.
+    pub run_on: Option<String>,
+    /// Whether it runs in a transaction.
+    pub run_in_transaction: bool,
+}
+
+/// `dmig history --format json`: the revisions on disk.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryReport {
+    /// [`FORMAT_VERSION`].
+    pub dmig: u32,
+    /// Newest first.
+    pub revisions: Vec<HistoryRow>,
+}
+
+/// One revision in a [`HistoryReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    /// The version.
+    pub version: Version,
+    /// The directory name.
+    pub name: String,
+    /// Whether it runs in a transaction.
+    pub run_in_transaction: bool,
+    /// Whether it has a `down.sql`.
+    pub has_down: bool,
+}
+
+/// `dmig check --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// [`FORMAT_VERSION`].
+    pub dmig: u32,
+    /// Whether the database is at head: nothing pending, out of order or
+    /// missing on disk (`check` exits 0).
+    pub ok: bool,
+    /// The newest applied version; `null` at base.
+    pub current: Option<Version>,
+    /// The newest version on disk.
+    pub head: Option<Version>,
+    /// Directory names of the pending revisions, oldest first.
+    pub pending: Vec<String>,
+    /// Applied versions no directory on disk provides.
+    pub missing_on_disk: Vec<Version>,
+    /// Directory names of pending revisions older than the newest applied one.
+    pub out_of_order: Vec<String>,
+}
+
+fn state_word<S: serde::Serializer>(state: &RevisionState, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
+}
+
+impl From<&Applied> for AppliedRow {
+    fn from(applied: &Applied) -> Self {
+        AppliedRow {
+            version: applied.version.clone(),
+            run_on: applied.run_on.clone(),
+        }
+    }
+}
+
+impl CurrentReport {
+    /// The report of the version table's rows (sorted by version).
+    pub fn new(applied: &[Applied]) -> CurrentReport {
+        CurrentReport {
+            dmig: FORMAT_VERSION,
+            current: applied.last().map(|a| a.version.clone()),
+            applied: applied.iter().map(AppliedRow::from).collect(),
+        }
+    }
+}
+
+impl StatusReport {
+    /// The report of `status`.
+    pub fn new(status: &Status<'_>) -> StatusReport {
+        StatusReport {
+            dmig: FORMAT_VERSION,
+            current: status.current.clone(),
+            head: status.head.clone(),
+            revisions: status
+                .entries
+                .iter()
+                .map(|e| RevisionRow {
+                    version: e.revision.version.clone(),
+                    name: e.revision.name.clone(),
+                    state: e.state,
+                    run_on: e.run_on.clone(),
+                    run_in_transaction: e.revision.run_in_transaction,
+                })
+                .collect(),
+            missing_on_disk: status
+                .missing_on_disk
+                .iter()
+                .map(AppliedRow::from)
+                .collect(),
+            out_of_order: status
+                .out_of_order()
+                .map(|e| e.revision.name.clone())
+                .collect(),
+        }
+    }
+}
+
+impl HistoryReport {
+    /// The report of the revisions on disk (sorted oldest first, as discovered).
+    pub fn new(revisions: &[Revision]) -> HistoryReport {
+        HistoryReport {
+            dmig: FORMAT_VERSION,
+            revisions: revisions
+                .iter()
+                .rev()
+                .map(|r| HistoryRow {
+                    version: r.version.clone(),
+                    name: r.name.clone(),
+                    run_in_transaction: r.run_in_transaction,
+                    has_down: r.down.is_some(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CheckReport {
+    /// The report of `check`.
+    pub fn new(status: &Status<'_>) -> CheckReport {
+        CheckReport {
+            dmig: FORMAT_VERSION,
+            ok: status.is_at_head(),
+            current: status.current.clone(),
+            head: status.head.clone(),
+            pending: status.pending().map(|e| e.revision.name.clone()).collect(),
+            missing_on_disk: status
+                .missing_on_disk
+                .iter()
+                .map(|a| a.version.clone())
+                .collect(),
+            out_of_order: status
+                .out_of_order()
+                .map(|e| e.revision.name.clone())
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SqlSource;
+
+    fn revisions() -> Vec<Revision> {
+        [
+            "2024-01-01-000000_a",
+            "2024-01-02-000000_b",
+            "2024-01-03-000000_c",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Revision {
+            version: Version::from_dir_name(name),
+            name: name.to_string(),
+            up: SqlSource::Embedded("select 1;"),
+            down: (i != 1).then_some(SqlSource::Embedded("select 1;")),
+            run_in_transaction: i != 2,
+        })
+        .collect()
+    }
+
+    fn applied() -> Vec<Applied> {
+        ["20240102000000", "20240109000000"]
+            .iter()
+            .map(|v| Applied {
+                version: Version::from_row(v.to_string()),
+                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+            })
+            .collect()
+    }
+
+    fn json(value: &impl Serialize) -> String {
+        serde_json::to_string_pretty(value).expect("serialize")
+    }
+
+    #[test]
+    fn current_shape() {
+        insta::assert_snapshot!(json(&CurrentReport::new(&applied())));
+        insta::assert_snapshot!("current_at_base", json(&CurrentReport::new(&[])));
+    }
+
+    #[test]
+    fn status_shape() {
+        let revisions = revisions();
+        let status = Status::new(&revisions, applied());
+        insta::assert_snapshot!(json(&StatusReport::new(&status)));
+    }
+
+    #[test]
+    fn history_shape() {
+        insta::assert_snapshot!(json(&HistoryReport::new(&revisions())));
+    }
+
+    #[test]
+    fn check_shape() {
+        let revisions = revisions();
+        let status = Status::new(&revisions, applied());
+        insta::assert_snapshot!(json(&CheckReport::new(&status)));
+    }
+}

@@ -1,0 +1,214 @@
+//! Revisions from a `migrations/` directory on disk.
+
+use std::borrow::Cow;
+use std::fs;
+use std::path::Path;
+
+use super::{finish, revision, Discovery, Found};
+use crate::error::SourceError;
+use crate::model::SqlSource;
+
+/// List the revisions in `dir`, in version order.
+pub fn discover(dir: &Path) -> Result<Discovery, SourceError> {
+    let entries = fs::read_dir(dir).map_err(|source| SourceError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| SourceError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let name = entry
+            .file_name()
+            .into_string()
+            .map_err(|_| SourceError::NotUtf8 { path: path.clone() })?;
+        // Diesel ignores dot-entries and plain files (READMEs, .gitkeep). The
+        // entry's own type saves a stat per revision; only symlinks need one.
+        let is_dir = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => path.is_dir(),
+            Ok(kind) => kind.is_dir(),
+            Err(_) => path.is_dir(),
+        };
+        if !super::is_candidate(&name) || !is_dir {
+            continue;
+        }
+        found.push(read_revision(&path, name)?);
+    }
+    finish(found, |r| match &r.up {
+        SqlSource::File(path) => path.parent().unwrap_or(path).to_path_buf(),
+        SqlSource::Embedded(_) => dir.join(&r.name),
+    })
+}
+
+fn read_revision(path: &Path, name: String) -> Result<(crate::model::Revision, bool), SourceError> {
+    let (mut has_entries, mut has_up, mut has_down, mut has_metadata) =
+        (false, false, false, false);
+    let files = fs::read_dir(path).map_err(|source| SourceError::ReadDir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for file in files {
+        let file = file.map_err(|source| SourceError::ReadDir {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        has_entries = true;
+        match file.file_name().to_str() {
+            Some("up.sql") => has_up = true,
+            Some("down.sql") => has_down = true,
+            Some("metadata.toml") => has_metadata = true,
+            _ => {}
+        }
+    }
+    let metadata = if has_metadata {
+        let metadata_path = path.join("metadata.toml");
+        let bytes = fs::read(&metadata_path).map_err(|source| SourceError::ReadFile {
+            path: metadata_path.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| SourceError::NotUtf8 {
+            path: metadata_path.clone(),
+        })?;
+        Some((Cow::Owned(text), metadata_path))
+    } else {
+        None
+    };
+    revision(Found {
+        name,
+        path,
+        has_entries,
+        up: has_up.then(|| SqlSource::File(path.join("up.sql"))),
+        down: has_down.then(|| SqlSource::File(path.join("down.sql"))),
+        metadata,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SqlFile;
+
+    fn write(dir: &Path, rel: &str, text: &[u8]) {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn discover_sorts_as_strings_and_ignores_dot_entries_and_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "2024-01-01-120000_b/up.sql", b"select 1;");
+        write(tmp.path(), "20170318181441_a/up.sql", b"select 1;");
+        write(tmp.path(), "20170318181441_a/down.sql", b"select 1;");
+        write(tmp.path(), ".hidden/up.sql", b"select 1;");
+        write(tmp.path(), "README.md", b"notes");
+        let found = discover(tmp.path()).expect("discover");
+        let names: Vec<_> = found.revisions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["20170318181441_a", "2024-01-01-120000_b"]);
+        assert!(found.revisions[0].down.is_some());
+        assert!(found.revisions[1].down.is_none());
+        assert!(found.revisions.iter().all(|r| r.run_in_transaction));
+    }
+
+    #[test]
+    fn metadata_without_key_means_no_transaction_and_is_reported() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "1_a/up.sql", b"select 1;");
+        write(tmp.path(), "1_a/metadata.toml", b"# nothing\n");
+        write(tmp.path(), "2_b/up.sql", b"select 1;");
+        write(
+            tmp.path(),
+            "2_b/metadata.toml",
+            b"run_in_transaction = false\n",
+        );
+        write(tmp.path(), "3_c/up.sql", b"select 1;");
+        write(
+            tmp.path(),
+            "3_c/metadata.toml",
+            b"run_in_transaction = true\n",
+        );
+        let found = discover(tmp.path()).expect("discover");
+        let flags: Vec<_> = found
+            .revisions
+            .iter()
+            .map(|r| r.run_in_transaction)
+            .collect();
+        assert_eq!(flags, [false, false, true]);
+        assert_eq!(found.metadata_without_key, ["1_a"]);
+    }
+
+    #[test]
+    fn discover_rejects_bad_directories_naming_them() {
+        let cases: &[(&str, &[u8], &str)] = &[
+            ("1_a/x.txt", b"", "has no up.sql"),
+            ("2024'1_a/up.sql", b"select 1;", "invalid version"),
+            ("1_a/metadata.toml", b"run_in_transaction = 3", "invalid"),
+        ];
+        for (rel, text, expected) in cases {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            write(tmp.path(), rel, text);
+            if rel.ends_with("metadata.toml") {
+                write(tmp.path(), "1_a/up.sql", b"select 1;");
+            }
+            let err = discover(tmp.path()).expect_err(rel).to_string();
+            assert!(err.contains(expected), "{rel}: {err}");
+            let dir = rel.split('/').next().expect("dir");
+            assert!(err.contains(dir), "{rel}: {err}");
+        }
+    }
+
+    #[test]
+    fn discover_rejects_empty_directory_and_duplicate_versions() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(tmp.path().join("1_empty")).expect("mkdir");
+        let err = discover(tmp.path()).expect_err("empty").to_string();
+        assert!(err.contains("1_empty") && err.contains("empty"), "{err}");
+
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "2024-01-01_a/up.sql", b"select 1;");
+        write(tmp.path(), "20240101_b/up.sql", b"select 1;");
+        let err = discover(tmp.path()).expect_err("dup").to_string();
+        assert!(
+            err.contains("duplicate version `20240101`")
+                && err.contains("2024-01-01_a")
+                && err.contains("20240101_b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn read_sql_rejects_non_utf8_empty_and_comment_only() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "1_a/up.sql", b"select '\xff';");
+        write(tmp.path(), "2_b/up.sql", b"");
+        write(
+            tmp.path(),
+            "3_c/up.sql",
+            b"-- only a comment\n/* and this */",
+        );
+        write(tmp.path(), "4_d/up.sql", b"select 1");
+        let found = discover(tmp.path()).expect("discover");
+        let errors: Vec<String> = found
+            .revisions
+            .iter()
+            .map(|r| match r.read_sql(SqlFile::Up) {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert!(errors[0].contains("1_a") && errors[0].contains("not valid UTF-8"));
+        assert!(errors[1].contains("2_b") && errors[1].contains("no SQL statement"));
+        assert!(errors[2].contains("3_c") && errors[2].contains("no SQL statement"));
+        assert_eq!(errors[3], "ok");
+        let err = found.revisions[3]
+            .read_sql(SqlFile::Down)
+            .expect_err("no down");
+        assert_eq!(
+            err.to_string(),
+            "revision `4_d` has no down.sql, so it cannot be reverted"
+        );
+    }
+}
