@@ -64,6 +64,13 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// (diesel-async's `AsyncDieselConnectionManager`).
     type Manager: Manager<Connection = Self>;
 
+    /// A work session the harness can own on a thread of its own, opened by
+    /// [`Backend::dedicated_session`] on first use (PostgreSQL:
+    /// [`super::pg::local::LocalSession`]).
+    type Dedicated: AsyncConnection<Backend = <Self as diesel_async::AsyncConnectionCore>::Backend>
+        + Send
+        + 'static;
+
     /// The database system's name, for messages.
     const NAME: &'static str;
 
@@ -78,6 +85,10 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
         url: &str,
         options: &ConnectOptions,
     ) -> impl Future<Output = Result<bb8::Pool<Self::Manager>, OnlineError>> + Send;
+
+    /// A work session to `url` for [`Backend::Dedicated`]; it connects when
+    /// first used, in the runtime that uses it.
+    fn dedicated_session(url: &str) -> Self::Dedicated;
 
     /// The migration lock as this database names it, for messages
     /// (`advisory lock 3888674113241835903`).
@@ -147,6 +158,10 @@ where
 
 /// The harness the runner drives for a pool of `M`.
 pub type Harness<M> = AsyncMigrationHarness<bb8::PooledConnection<'static, M>>;
+
+/// The harness the runner drives on a dedicated session (see [`Backend::Dedicated`]).
+pub type DedicatedHarness<M> =
+    AsyncMigrationHarness<<<M as bb8::ManageConnection>::Connection as Backend>::Dedicated>;
 
 /// The diesel backend of `M`'s connections (`diesel::pg::Pg`, ...).
 pub type DieselBackend<M> =

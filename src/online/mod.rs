@@ -36,12 +36,17 @@ pub use runner::{
 pub struct ConnectOptions {
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// How many sessions the pool opens, right away: two for a run whose
+    /// revisions run on a pooled session (one more holds the lock), one for
+    /// a read-only command or a run on a dedicated session.
+    pub sessions: u32,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(10),
+            sessions: 2,
         }
     }
 }

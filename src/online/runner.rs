@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
 use super::apply::{self, lost_connection, StepError};
-use super::backend::{Backend, DieselBackend, Harness, LockHolder, Manager};
+use super::backend::{Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, Manager};
 use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
 use super::lock::{self, Watch};
@@ -24,12 +24,20 @@ use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, Transaction
 pub struct RunOptions {
     /// How long to wait for another migrator's lock.
     pub lock_wait: Duration,
+    /// Run the revisions on a work session of their own, opened to this URL
+    /// on the harness's own thread, instead of on a pooled connection: each
+    /// query then stays on one thread (see [`super::pg::local`]). The CLI
+    /// sets it; an application's pool is used as it is. Ignored with
+    /// `--transaction single`, whose transaction spans the run's
+    /// preparation on the pooled session.
+    pub dedicated_session: Option<String>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
             lock_wait: Duration::from_secs(60),
+            dedicated_session: None,
         }
     }
 }
@@ -142,6 +150,7 @@ pub async fn upgrade_to_head<M>(
 where
     M: Manager,
     Harness<M>: MigrationHarness<DieselBackend<M>>,
+    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
     migrate(
         pool,
@@ -165,23 +174,49 @@ pub async fn migrate<M>(
 where
     M: Manager,
     Harness<M>: MigrationHarness<DieselBackend<M>>,
+    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
     let mut lock_conn = checkout(pool).await?;
     lock::acquire(&mut *lock_conn, options.lock_wait, |holder| {
         events.waiting_for_lock(holder)
     })
     .await?;
-    let result = match checkout(pool).await {
-        Ok(conn) => run_locked(conn, &mut lock_conn, revisions, request, events).await,
-        Err(error) => Err(error),
+    // `--transaction single` spans the preparation and the revisions, so it
+    // needs them on one session: a pooled one.
+    let dedicated = options
+        .dedicated_session
+        .as_deref()
+        .filter(|_| request.transaction == TransactionMode::PerRevision);
+    let result = match dedicated {
+        Some(url) => run_locked(None, &mut lock_conn, Some(url), revisions, request, events).await,
+        None => match checkout(pool).await {
+            Ok(conn) => {
+                run_locked(Some(conn), &mut lock_conn, None, revisions, request, events).await
+            }
+            Err(error) => Err(error),
+        },
     };
     lock::release(&mut *lock_conn).await;
     result
 }
 
+/// The session that prepares a run and inspects it afterwards: the pooled
+/// work session, or, when the revisions run on a dedicated session, the
+/// lock's own (idle while it holds the lock).
+fn prep<'a, M: Manager>(
+    pooled: &'a mut Option<PooledConnection<'static, M>>,
+    lock_conn: &'a mut M::Connection,
+) -> &'a mut M::Connection {
+    match pooled {
+        Some(conn) => conn,
+        None => lock_conn,
+    }
+}
+
 async fn run_locked<M>(
-    mut conn: PooledConnection<'static, M>,
+    mut pooled: Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
+    dedicated: Option<&str>,
     revisions: &[Revision],
     request: &Request,
     events: &mut dyn Events,
@@ -189,12 +224,14 @@ async fn run_locked<M>(
 where
     M: Manager,
     Harness<M>: MigrationHarness<DieselBackend<M>>,
+    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
+    type C<M> = <M as bb8::ManageConnection>::Connection;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
-    let found = M::Connection::find_version_table(&mut *conn).await?;
+    let found = C::<M>::find_version_table(prep(&mut pooled, lock_conn)).await?;
     let applied_rows = match &found {
-        Some(table) => M::Connection::read_applied(&mut *conn, table).await?,
+        Some(table) => C::<M>::read_applied(prep(&mut pooled, lock_conn), table).await?,
         None => Vec::new(),
     };
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
@@ -228,14 +265,15 @@ where
     // run leaves nothing at all.
     let single = planned.transaction == TransactionMode::Single && planned.kind != Kind::Stamp;
     if single {
-        begin_run(&mut *conn).await?;
+        begin_run(prep(&mut pooled, lock_conn)).await?;
     }
     let prepared = async {
+        let conn = prep(&mut pooled, lock_conn);
         let table = match found {
             Some(table) => table,
-            None => M::Connection::create_version_table(&mut *conn).await?,
+            None => C::<M>::create_version_table(&mut *conn).await?,
         };
-        let session = M::Connection::save_session(&mut *conn).await?;
+        let session = C::<M>::save_session(conn).await?;
         Ok::<_, OnlineError>((table, session))
     }
     .await;
@@ -243,43 +281,85 @@ where
         Ok(prepared) => prepared,
         Err(error) => {
             if single {
-                rollback_run(&mut *conn).await;
+                rollback_run(prep(&mut pooled, lock_conn)).await;
             }
             return Err(error);
         }
     };
     if planned.kind == Kind::Stamp {
-        stamp(&mut *conn, &table, &planned).await?;
+        stamp(prep(&mut pooled, lock_conn), &table, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
         return Ok(outcome);
     }
     let non_transactional = planned.steps.iter().any(|s| !s.revision.run_in_transaction);
     let leftovers_before = if non_transactional {
-        M::Connection::leftovers(&mut *conn).await?
+        C::<M>::leftovers(prep(&mut pooled, lock_conn)).await?
     } else {
         Vec::new()
     };
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let mut watch = Watch::new();
-    // One blocking section for the whole plan: the harness's own
-    // `block_in_place` per step then finds nothing to hand off.
-    let report = tokio::task::block_in_place(|| {
-        apply::run_steps::<M::Connection, _>(&mut harness, &planned, &session, events, &mut || {
-            watch.still_locked(lock_conn)
-        })
-    });
-    let mut conn = harness.into_inner();
+    let report = {
+        let mut watch = Watch::new();
+        let mut still_locked = || watch.still_locked(&mut *lock_conn);
+        match (dedicated, pooled.take()) {
+            (Some(url), _) => {
+                let handle = tokio::runtime::Handle::current();
+                // A thread with no runtime: the harness makes one of its own
+                // and the session connects inside it (see `pg::local`).
+                let report = tokio::task::block_in_place(|| {
+                    std::thread::scope(|scope| {
+                        let run = scope.spawn(|| {
+                            let mut harness =
+                                AsyncMigrationHarness::new(C::<M>::dedicated_session(url));
+                            let mut still_locked = || {
+                                let _runtime = handle.enter();
+                                still_locked()
+                            };
+                            apply::run_steps::<C<M>, _>(
+                                &mut harness,
+                                &planned,
+                                &session,
+                                events,
+                                &mut still_locked,
+                            )
+                        });
+                        run.join()
+                    })
+                });
+                match report {
+                    Ok(report) => report,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            (None, Some(conn)) => {
+                let mut harness = AsyncMigrationHarness::new(conn);
+                // One blocking section for the whole plan: the harness's own
+                // `block_in_place` per step then finds nothing to hand off.
+                let report = tokio::task::block_in_place(|| {
+                    apply::run_steps::<C<M>, _>(
+                        &mut harness,
+                        &planned,
+                        &session,
+                        events,
+                        &mut still_locked,
+                    )
+                });
+                pooled = Some(harness.into_inner());
+                report
+            }
+            (None, None) => unreachable!("a run without a dedicated session has a pooled one"),
+        }
+    };
     let completed = report.timings.len();
     let Some((index, error)) = report.failure else {
         if single {
-            commit_run(&mut *conn).await?;
+            commit_run(prep(&mut pooled, lock_conn)).await?;
         }
         outcome.steps = done(&planned, report.timings.into_iter());
         return Ok(outcome);
     };
     let step = &planned.steps[index];
     if single {
-        rollback_run(&mut *conn).await;
+        rollback_run(prep(&mut pooled, lock_conn)).await;
     }
     let completed_names: Vec<String> = planned.steps[..completed]
         .iter()
@@ -295,7 +375,7 @@ where
         }
         StepError::Statement(failure) => Cause::Statement(failure),
         StepError::Harness(error) => Cause::Harness {
-            connection_lost: lost_connection::<M::Connection>(&*error),
+            connection_lost: lost_connection::<C<M>>(&*error),
             message: error.to_string(),
         },
     };
@@ -306,7 +386,7 @@ where
         } => *connection_lost,
     };
     let leftovers = if !step.revision.run_in_transaction && !lost {
-        let after = M::Connection::leftovers(&mut *conn)
+        let after = C::<M>::leftovers(prep(&mut pooled, lock_conn))
             .await
             .unwrap_or_default();
         after

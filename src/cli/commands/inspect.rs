@@ -14,7 +14,7 @@ use crate::report::{CheckReport, CurrentReport, HistoryReport, StatusReport};
 
 /// `dmig current`.
 pub(super) fn current(online: &Online, verbose: bool, format: Format) -> anyhow::Result<ExitCode> {
-    let session = Session::open(online)?;
+    let session = Session::open(online, 1)?;
     let applied = session.runtime.block_on(online::applied(&session.pool))?;
     match format {
         Format::Json => json::print(&CurrentReport::new(&applied))?,
@@ -36,7 +36,7 @@ pub(super) fn history(cx: &Context, format: Format) -> anyhow::Result<ExitCode> 
 /// `dmig status`, `dmig history --online`.
 pub(super) fn status(cx: &Context, online: &Online, format: Format) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    let session = Session::open(online)?;
+    let session = Session::open(online, 1)?;
     let status = session
         .runtime
         .block_on(online::status(&session.pool, &discovery.revisions))?;
@@ -55,7 +55,7 @@ pub(super) fn check(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    let session = Session::open(online)?;
+    let session = Session::open(online, 1)?;
     let status = session
         .runtime
         .block_on(online::status(&session.pool, &discovery.revisions))?;

@@ -8,7 +8,7 @@ use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
 use crate::cli::settings::Online;
 use crate::online::{self, RunOptions};
-use crate::plan::Request;
+use crate::plan::{Request, TransactionMode};
 
 /// Take the lock, plan and run `request`, reporting as it goes.
 pub(super) fn migrate(
@@ -19,8 +19,18 @@ pub(super) fn migrate(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    let session = Session::open(online)?;
-    let options = RunOptions { lock_wait };
+    // The revisions run on a session of their own (see `RunOptions`), so
+    // the pool holds only the lock's; one transaction for the whole run
+    // needs a pooled work session too.
+    let sessions = match request.transaction {
+        TransactionMode::PerRevision => 1,
+        TransactionMode::Single => 2,
+    };
+    let session = Session::open(online, sessions)?;
+    let options = RunOptions {
+        lock_wait,
+        dedicated_session: Some(online.url.clone()),
+    };
     let mut progress = Progress::new(request.kind, quiet);
     let started = Instant::now();
     let outcome = session.runtime.block_on(online::migrate(

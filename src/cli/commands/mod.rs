@@ -91,16 +91,20 @@ struct Session {
 }
 
 impl Session {
-    /// Start the runtime (multi-thread: `AsyncMigrationHarness` uses
-    /// `block_in_place`) and open the pool.
-    fn open(online: &Online) -> anyhow::Result<Session> {
+    /// Start the runtime and open a pool of `sessions` connections.
+    ///
+    /// Multi-thread, as `AsyncMigrationHarness` needs (`block_in_place`),
+    /// with one worker: the CLI runs one thing at a time, and a second
+    /// worker only adds wake-ups between threads.
+    fn open(online: &Online, sessions: u32) -> anyhow::Result<Session> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
         let options = ConnectOptions {
             connect_timeout: online.connect_timeout,
+            sessions,
         };
         let pool = runtime.block_on(online::connect_pool(&online.url, &options))?;
         Ok(Session { runtime, pool })

@@ -116,6 +116,12 @@ pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection
     }
 }
 
+/// [`establish`] without a timeout, for a runtime that has no timer.
+pub async fn establish_untimed(url: &str) -> Result<AsyncPgConnection, ConnectError> {
+    let parsed = parse(url)?;
+    connect(parsed).await
+}
+
 /// A bb8 connection manager whose connections come from [`establish`]
 /// (so TLS and the error messages apply to the pool too). A failed
 /// connection reaches bb8 as `ConnectionError::BadConnection` carrying the

@@ -7,6 +7,7 @@
 //!   session state, as the runner needs them.
 
 pub mod connect;
+pub mod local;
 pub mod tls;
 pub mod url;
 
@@ -34,24 +35,24 @@ use crate::model::{Applied, Version};
 /// A pool of diesel-async PostgreSQL connections.
 pub type PgPool = Pool<AsyncPgConnection>;
 
-/// Build a bb8 pool for `url` (TLS when the URL asks for it) holding the two
-/// connections a run needs (one for the lock, one for the work), opened right
-/// away and side by side: a wrong host, port, password or database fails at
-/// once with a message naming them (never the password), where bb8 would
-/// retry in the background until its timeout and lose the reason.
+/// Build a bb8 pool for `url` (TLS when the URL asks for it) holding the
+/// connections a command needs (`options.sessions`: one for the lock, one
+/// for the work), opened right away and side by side: a wrong host, port,
+/// password or database fails at once with a message naming them (never the
+/// password), where bb8 would retry in the background until its timeout and
+/// lose the reason.
 pub async fn connect_pool(url: &str, options: &ConnectOptions) -> Result<PgPool, OnlineError> {
+    let sessions = options.sessions.max(1);
     let manager = connect::pool_manager(url, options.connect_timeout);
-    let (first, second) = tokio::try_join!(
-        connect::establish(url, options.connect_timeout),
-        connect::establish(url, options.connect_timeout),
-    )?;
+    let opened = (0..sessions).map(|_| connect::establish(url, options.connect_timeout));
+    let conns = futures_util::future::try_join_all(opened).await?;
     let pool = Pool::builder()
-        .max_size(2)
+        .max_size(sessions)
         .min_idle(Some(0))
         .connection_timeout(options.connect_timeout + Duration::from_secs(1))
         .build_unchecked(manager);
-    // A fresh pool of two has room for both; `add` only hands back a connection when full.
-    for conn in [first, second] {
+    // A fresh pool has room for all of them; `add` only hands one back when full.
+    for conn in conns {
         let _ = pool.add(conn);
     }
     Ok(pool)
@@ -96,6 +97,7 @@ pub struct PgSession {
 impl Backend for AsyncPgConnection {
     type SessionState = PgSession;
     type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
+    type Dedicated = local::LocalSession;
 
     const NAME: &'static str = "PostgreSQL";
 
@@ -105,6 +107,17 @@ impl Backend for AsyncPgConnection {
 
     async fn connect_pool(url: &str, options: &ConnectOptions) -> Result<PgPool, OnlineError> {
         connect_pool(url, options).await
+    }
+
+    fn dedicated_session(url: &str) -> local::LocalSession {
+        let url = url.to_owned();
+        local::LocalSession::new(Box::new(move || {
+            Box::pin(async move {
+                connect::establish_untimed(&url)
+                    .await
+                    .map_err(|error| error.to_string())
+            })
+        }))
     }
 
     fn lock_name() -> String {
