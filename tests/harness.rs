@@ -1,4 +1,4 @@
-//! Checks of the PostgreSQL test harness itself (`support/pg.rs`), so a
+//! Checks of the PostgreSQL test harness itself (`support/pg/`), so a
 //! broken harness fails here and not as a puzzling migrator failure.
 
 use std::process::{Command, Stdio};
