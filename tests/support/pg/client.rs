@@ -11,10 +11,11 @@ use super::{binaries, server, CONNECT_TIMEOUT_SECS};
 
 /// Locates a PostgreSQL client binary such as `psql` or `pg_dump`.
 ///
-/// Looks under `/usr/lib/postgresql/*/bin`, `/usr/pgsql-*/bin` and `PATH`, and
-/// prefers the binary of the server's major version, else the closest newer
-/// one, since `pg_dump` refuses servers newer than itself. Starts the
-/// throwaway cluster if it is not running yet.
+/// `DMIG_TEST_PG_CLIENT_BIN`'s, else `DMIG_TEST_PG_BIN`'s when that dir has
+/// it, else the one of the shared server's major under
+/// `/usr/lib/postgresql/*/bin`, `/usr/pgsql-*/bin` or `PATH`, else the
+/// closest newer one, since `pg_dump` refuses servers newer than itself.
+/// Starts the throwaway cluster if it is not running yet.
 pub fn pg_bin(name: &str) -> PathBuf {
     static FOUND: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let major = server().major;

@@ -17,7 +17,7 @@ const START_ATTEMPTS: u32 = 5;
 /// A cluster initialised in a fresh dir (watched, so it goes away with this
 /// process), configured but not yet started.
 pub(super) struct NewCluster {
-    pub(super) bin: ServerBinaries,
+    pub(super) bin: &'static ServerBinaries,
     pub(super) as_root: bool,
     pub(super) dir: PathBuf,
     pub(super) data: PathBuf,

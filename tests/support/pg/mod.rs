@@ -8,6 +8,20 @@
 //! Rust never drops statics, so a detached watchdog stops the cluster and
 //! removes its dir once the test process is gone.
 //!
+//! Which binaries (see `binaries.rs`):
+//! - `DMIG_TEST_PG_BIN=/path/to/bin` names the directory whose `initdb`,
+//!   `pg_ctl` and `postgres` start every cluster the tests start: the shared
+//!   one, the TLS one ([`tls_server`]) and each [`PrivateServer`]. Without it
+//!   the newest release installed (`/usr/lib/postgresql/*/bin`,
+//!   `/usr/pgsql-*/bin`, `PATH`) is used. When `DMIG_TEST_DATABASE_URL` is set
+//!   too, the URL wins for the shared server; the TLS and private clusters
+//!   still come from `DMIG_TEST_PG_BIN`.
+//! - `DMIG_TEST_PG_CLIENT_BIN=/path/to/bin` names the directory of `psql`
+//!   and `pg_dump`. Without it they come from `DMIG_TEST_PG_BIN` when that
+//!   directory has them, else from the installed release of the server's
+//!   major or the closest newer one (`pg_dump` refuses servers newer than
+//!   itself).
+//!
 //! Each test gets its own database from [`TestDb::new`], dropped in `Drop`.
 //! Admin work goes through the `psql` binary, so no driver is needed here.
 //!
@@ -33,6 +47,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+pub use binaries::{server_binaries_dir, server_binaries_major};
 pub use client::pg_bin;
 pub(crate) use client::{checked_psql, stderr};
 pub use private::PrivateServer;
@@ -81,6 +96,12 @@ pub fn admin_url_with_database(database: &str) -> String {
     url::with_database(&server().admin_url, database)
 }
 
+/// True when the shared server is `DMIG_TEST_DATABASE_URL`'s, not a cluster
+/// the tests started (so `DMIG_TEST_PG_BIN` does not apply to it).
+pub fn uses_external_server() -> bool {
+    std::env::var(URL_ENV).is_ok_and(|url| !url.trim().is_empty())
+}
+
 fn external_server(url: &str) -> Result<Server, String> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(format!(
@@ -118,10 +139,12 @@ fn start_cluster() -> Result<Server, String> {
     let cluster = cluster::init_cluster("", "max_connections = 200\n")?;
     let port = cluster.start_on_free_port()?;
     eprintln!(
-        "dmig tests: PostgreSQL {} cluster on 127.0.0.1:{port} in {} (ready in {} ms)",
-        cluster.bin.major,
+        "dmig tests: PostgreSQL {} cluster on 127.0.0.1:{port} in {} (ready in {} ms; \
+         server binaries in {})",
+        cluster.bin.version,
         cluster.dir.display(),
-        started.elapsed().as_millis()
+        started.elapsed().as_millis(),
+        cluster.bin.dir.display()
     );
     Ok(Server {
         admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),

@@ -227,7 +227,7 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
     }
     eprintln!(
         "dmig tests: PostgreSQL {} TLS cluster on 127.0.0.1:{port} in {} (ready in {} ms)",
-        bin.major,
+        bin.version,
         dir.display(),
         started.elapsed().as_millis()
     );
