@@ -27,9 +27,9 @@
 //!
 //! The files: `binaries.rs` finds the binaries, `cluster.rs` initialises and
 //! starts a cluster, `daemon.rs` holds what any throwaway server process
-//! needs (its dir, a free port, `nobody`, the watchdog), `client.rs` runs
-//! `psql`, `url.rs` edits URLs, and `testdb.rs`, `tls.rs` and `private.rs`
-//! are the three things tests ask for.
+//! needs (its dir, a free port, `nobody`, the watchdog; `pgbouncer.rs` uses
+//! it too), `client.rs` runs `psql`, `url.rs` edits URLs, and `testdb.rs`,
+//! `tls.rs` and `private.rs` are the three things tests ask for.
 
 // Not every test module uses every helper.
 #![allow(dead_code)]
@@ -47,6 +47,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+pub(crate) use binaries::which;
 pub use binaries::{server_binaries_dir, server_binaries_major};
 pub use client::pg_bin;
 pub(crate) use client::{checked_psql, stderr};
