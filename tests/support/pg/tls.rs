@@ -170,8 +170,12 @@ fn start_tls_cluster() -> Result<TlsServer, String> {
     write_file(&client_key, &files.client_key, 0o600)?;
 
     let quote = |path: &Path| path.display().to_string().replace('\'', "''");
+    // `password_encryption`: PostgreSQL 13 still stores new passwords as md5
+    // by default (14 changed that), and an md5 password cannot log in
+    // through the `scram-sha-256` line of pg_hba.conf.
     let settings = format!(
         "max_connections = 50\n\
+         password_encryption = 'scram-sha-256'\n\
          ssl = on\n\
          ssl_cert_file = '{}'\n\
          ssl_key_file = '{}'\n\
