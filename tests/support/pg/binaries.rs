@@ -72,17 +72,29 @@ fn env_dir(var: &str) -> Option<PathBuf> {
 /// `DMIG_TEST_PG_BIN`: all three binaries must be there, run, and be of one
 /// major; as root, `nobody` (who runs the servers) must be able to run them.
 fn configured_server_binaries(dir: &Path) -> Result<ServerBinaries, String> {
+    const NAMES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
+    let missing: Vec<&str> = NAMES
+        .into_iter()
+        .filter(|name| !is_executable(&dir.join(name)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{PG_BIN_ENV}=`{}` has no executable {}: it must be the bin directory of one \
+             PostgreSQL release, with initdb, pg_ctl and postgres",
+            dir.display(),
+            missing
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut versions = Vec::new();
-    for name in ["initdb", "pg_ctl", "postgres"] {
+    for name in NAMES {
         let path = dir.join(name);
-        if !is_executable(&path) {
-            return Err(format!(
-                "{PG_BIN_ENV}=`{}` has no executable `{name}`: it must be the bin directory \
-                 of one PostgreSQL release, with initdb, pg_ctl and postgres",
-                dir.display()
-            ));
-        }
-        versions.push((name, run_version(Command::new(&path), &path)?));
+        let version = run_version(Command::new(&path), &path)
+            .map_err(|message| format!("{PG_BIN_ENV}=`{}`: {message}", dir.display()))?;
+        versions.push((name, version));
     }
     let (_, version) = versions[2].clone();
     let major = major_of(&version)
