@@ -1,11 +1,15 @@
-//! Checks of the PostgreSQL test harness itself (`support/pg.rs`), so a
+//! Checks of the PostgreSQL test harness itself (`support/pg/`), so a
 //! broken harness fails here and not as a puzzling migrator failure.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::support::pg::{admin_psql, admin_url, pg_bin, TestDb};
+use crate::support::pg::{
+    admin_psql, admin_url, pg_bin, server_binaries_dir, server_binaries_major, tls_server,
+    uses_external_server, PrivateServer, TestDb,
+};
 
 fn database_count(name: &str) -> String {
     admin_psql(&format!(
@@ -136,4 +140,86 @@ fn admin_url_points_at_a_live_server() {
     let url = admin_url();
     assert!(url.starts_with("postgres"), "{url}");
     assert_eq!(admin_psql("SELECT 1"), "1");
+}
+
+/// The major of `<bin> --version`, read here rather than through the harness.
+fn binary_major(bin: &Path) -> u32 {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run `{}`: {error}", bin.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text
+        .split_whitespace()
+        .find(|token| token.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no version in `{text}`"));
+    let digits: String = token.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().expect("a major version")
+}
+
+fn server_major(server_version_num: &str) -> u32 {
+    server_version_num
+        .parse::<u32>()
+        .unwrap_or_else(|_| panic!("server_version_num `{server_version_num}`"))
+        / 10_000
+}
+
+fn env_dir(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Every cluster the harness starts (shared, TLS, private) runs the server
+/// binaries of `DMIG_TEST_PG_BIN` when it is set, so a run "on PostgreSQL
+/// 13" really is one.
+#[test]
+fn clusters_run_the_chosen_server_binaries() {
+    let major = server_binaries_major();
+    if let Some(dir) = env_dir("DMIG_TEST_PG_BIN") {
+        assert_eq!(server_binaries_dir(), dir);
+        assert_eq!(binary_major(&dir.join("postgres")), major);
+    }
+    let version = "SHOW server_version_num";
+    if !uses_external_server() {
+        assert_eq!(server_major(&admin_psql(version)), major);
+    }
+    let private = PrivateServer::start();
+    assert_eq!(server_major(&private.psql("postgres", version)), major);
+
+    let tls = tls_server().url("127.0.0.1", "postgres", None, "?sslmode=disable");
+    let out = Command::new(pg_bin("psql"))
+        .args(["-X", "-At", "-d", &tls, "-c", version])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql on the TLS cluster");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server_major(String::from_utf8_lossy(&out.stdout).trim()),
+        major
+    );
+}
+
+/// `psql` and `pg_dump` come from `DMIG_TEST_PG_CLIENT_BIN` when it is set,
+/// and are never older than the server (`pg_dump` refuses newer servers).
+#[test]
+fn clients_are_not_older_than_the_server() {
+    let server = server_major(&admin_psql("SHOW server_version_num"));
+    for name in ["psql", "pg_dump"] {
+        let path = pg_bin(name);
+        if let Some(dir) = env_dir("DMIG_TEST_PG_CLIENT_BIN") {
+            assert_eq!(path, dir.join(name));
+        }
+        let client = binary_major(&path);
+        assert!(
+            client >= server,
+            "{} is PostgreSQL {client}, the server {server}",
+            path.display()
+        );
+    }
 }

@@ -4,6 +4,7 @@ mod failures;
 mod harness;
 mod offline_pg;
 mod online;
+mod pgbouncer_smoke;
 mod reliability;
 mod render;
 #[cfg(feature = "pg-query-tests")]

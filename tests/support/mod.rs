@@ -1,2 +1,3 @@
 pub mod pg;
+pub mod pgbouncer;
 pub mod project;
