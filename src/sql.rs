@@ -139,6 +139,32 @@ pub fn tail(sql: &str) -> Result<Tail, LexError> {
     })
 }
 
+/// `sql` made safe to follow with more SQL: trailing whitespace dropped, a
+/// missing final `;` added, and a trailing `--` comment ended with a newline,
+/// so the next line cannot be swallowed. Text that does not lex (an
+/// unterminated quote) is terminated all the same: the server will say what
+/// is wrong with it.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(dmig::sql::terminated("SELECT 1 -- done"), "SELECT 1 -- done\n;");
+/// assert_eq!(dmig::sql::terminated("SELECT 1;\n\n"), "SELECT 1;");
+/// ```
+pub fn terminated(sql: &str) -> std::borrow::Cow<'_, str> {
+    let body = sql.trim_end();
+    let tail = tail(body).unwrap_or(Tail {
+        needs_semicolon: true,
+        ends_in_line_comment: true,
+        is_empty: false,
+    });
+    match (tail.needs_semicolon, tail.ends_in_line_comment) {
+        (true, true) => format!("{body}\n;").into(),
+        (true, false) => format!("{body};").into(),
+        (false, _) => body.into(),
+    }
+}
+
 /// Convert PostgreSQL's 1-based character position within a statement that starts
 /// at byte `offset` of `file` into a 1-based `(line, column)` in `file`.
 ///

@@ -582,3 +582,72 @@ fn session_settings_match_between_online_and_the_script() {
     assert_eq!(off.psql(read), on.psql(read));
     assert_same_database(&on, &off);
 }
+
+#[test]
+fn session_settings_flags_reach_the_revisions_online_and_in_the_script() {
+    let p = project("session_flags")
+        .migration(
+            "1_settings",
+            "CREATE TABLE seen AS SELECT current_setting('lock_timeout') AS lock_timeout, \
+             current_setting('statement_timeout') AS statement_timeout, \
+             current_setting('work_mem') AS work_mem;\n",
+            None,
+        )
+        .build();
+    let flags = [
+        "--lock-timeout",
+        "1500ms",
+        "--statement-timeout",
+        "2min",
+        "--init-sql",
+        "SET work_mem = '7MB'",
+    ];
+    let on = TestDb::new("session_flags_online");
+    let off = TestDb::new("session_flags_offline");
+    let mut upgrade = vec!["upgrade"];
+    upgrade.extend(flags);
+    dmig(&p, &on).args(&upgrade).assert().success();
+    let mut render = vec!["upgrade", "--sql"];
+    render.extend(flags);
+    let script = p.render(&render);
+    let text = std::fs::read_to_string(&script).expect("script");
+    assert!(
+        text.contains("SET lock_timeout = '1500ms';\nSET statement_timeout = '2min';\nSET work_mem = '7MB';\n"),
+        "{text}"
+    );
+    off.run_script(&script);
+    let read = "SELECT lock_timeout || ' ' || statement_timeout || ' ' || work_mem FROM seen";
+    assert_eq!(on.psql(read), "1500ms 2min 7MB");
+    assert_eq!(off.psql(read), on.psql(read));
+    assert_same_database(&on, &off);
+
+    // Without --init-sql the revisions run on a session of their own: it
+    // gets the timeouts too.
+    let dedicated = TestDb::new("session_flags_dedicated");
+    dmig(&p, &dedicated)
+        .args([
+            "upgrade",
+            "--lock-timeout",
+            "1500ms",
+            "--statement-timeout",
+            "2min",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        dedicated.psql("SELECT lock_timeout || ' ' || statement_timeout FROM seen"),
+        "1500ms 2min"
+    );
+}
+
+#[test]
+fn durations_are_checked_before_anything_runs() {
+    let p = project("bad_duration").sample().build();
+    let db = TestDb::new("bad_duration");
+    dmig(&p, &db)
+        .args(["upgrade", "--lock-timeout", "5 minutes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid duration `5 minutes`"));
+    assert!(db.versions().is_empty());
+}

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::dialect::PgDuration;
+
 /// A PostgreSQL migrator for Diesel-format migrations: apply them online, or
 /// render them to a reviewable SQL script for psql.
 #[derive(Debug, Parser)]
@@ -61,6 +63,20 @@ pub struct ModeArgs {
     /// With --sql: write to this file, or into this directory (e.g. sql-out/).
     #[arg(long, value_name = "FILE|DIR", requires = "sql")]
     pub out: Option<PathBuf>,
+}
+
+/// What every session that runs revisions starts with (and the top of a script).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SessionArgs {
+    /// Fail a statement that waits longer than this for a lock (PostgreSQL's lock_timeout: 500ms, 2s, 1min).
+    #[arg(long, value_name = "DURATION", value_parser = PgDuration::parse)]
+    pub lock_timeout: Option<PgDuration>,
+    /// Fail a statement that runs longer than this (PostgreSQL's statement_timeout).
+    #[arg(long, value_name = "DURATION", value_parser = PgDuration::parse)]
+    pub statement_timeout: Option<PgDuration>,
+    /// SQL run at the start of the session that runs the revisions, or at the top of the script (repeatable).
+    #[arg(long = "init-sql", value_name = "SQL")]
+    pub init_sql: Vec<String>,
 }
 
 /// `--transaction`.
@@ -134,6 +150,8 @@ pub struct UpgradeArgs {
     #[arg(long, conflicts_with = "sql")]
     pub strict: bool,
     #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub lock: LockArgs,
@@ -150,6 +168,8 @@ pub struct DowngradeArgs {
     #[command(flatten)]
     pub transaction: TransactionArgs,
     #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub lock: LockArgs,
@@ -163,6 +183,8 @@ pub struct StampArgs {
     pub target: String,
     #[command(flatten)]
     pub mode: ModeArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]

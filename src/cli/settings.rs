@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use super::args::{Cli, Command, Format, ModeArgs, TransactionArg};
+use super::args::{Cli, Command, Format, ModeArgs, SessionArgs, TransactionArg};
 use super::UsageError;
 use crate::config::Sources;
+use crate::dialect::SessionSettings;
 use crate::error::PlanError;
 use crate::plan::{Kind, Range, Request, Target, TransactionMode};
 use crate::render::Output;
@@ -30,12 +31,14 @@ pub(crate) enum Task {
         kind: Kind,
         range: Range,
         transaction: TransactionMode,
+        session: SessionSettings,
         output: Output,
     },
     /// `upgrade|downgrade|stamp` online.
     Migrate {
         request: Request,
         online: Online,
+        session: SessionSettings,
         lock_wait: Duration,
         quiet: bool,
     },
@@ -78,6 +81,16 @@ impl From<TransactionArg> for TransactionMode {
         match arg {
             TransactionArg::PerRevision => TransactionMode::PerRevision,
             TransactionArg::Single => TransactionMode::Single,
+        }
+    }
+}
+
+impl From<SessionArgs> for SessionSettings {
+    fn from(args: SessionArgs) -> Self {
+        SessionSettings {
+            lock_timeout: args.lock_timeout,
+            statement_timeout: args.statement_timeout,
+            init_sql: args.init_sql,
         }
     }
 }
@@ -142,6 +155,7 @@ impl Settings {
                             args.target.as_deref().unwrap_or("base:head"),
                         )?,
                         transaction,
+                        session: args.session.into(),
                         output,
                     },
                     None => Task::Migrate {
@@ -152,6 +166,7 @@ impl Settings {
                             strict: args.strict,
                         },
                         online: online(args.connect.connect_timeout)?,
+                        session: args.session.into(),
                         lock_wait: Duration::from_secs(args.lock.lock_wait),
                         quiet: args.lock.quiet,
                     },
@@ -164,6 +179,7 @@ impl Settings {
                         kind: Kind::Downgrade,
                         range: usage(Range::parse_for(Kind::Downgrade, &args.target))?,
                         transaction,
+                        session: args.session.into(),
                         output,
                     },
                     None => Task::Migrate {
@@ -174,6 +190,7 @@ impl Settings {
                             strict: false,
                         },
                         online: online(args.connect.connect_timeout)?,
+                        session: args.session.into(),
                         lock_wait: Duration::from_secs(args.lock.lock_wait),
                         quiet: args.lock.quiet,
                     },
@@ -184,6 +201,7 @@ impl Settings {
                     kind: Kind::Stamp,
                     range: Range::parse_for(Kind::Stamp, &args.target)?,
                     transaction: TransactionMode::PerRevision,
+                    session: args.session.into(),
                     output,
                 },
                 None => Task::Migrate {
@@ -194,6 +212,7 @@ impl Settings {
                         strict: false,
                     },
                     online: online(args.connect.connect_timeout)?,
+                    session: args.session.into(),
                     lock_wait: Duration::from_secs(args.lock.lock_wait),
                     quiet: args.lock.quiet,
                 },

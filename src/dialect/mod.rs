@@ -50,4 +50,131 @@ pub trait Dialect: Sync {
     fn delete_version(&self, table: &VersionTable, version: &Version) -> String;
     /// Settings every session starts with (as Diesel's connections do).
     fn session_settings(&self) -> &'static str;
+    /// The statements that apply `settings` to a session, each terminated;
+    /// none when it is empty.
+    fn session_statements(&self, settings: &SessionSettings) -> Vec<String>;
+}
+
+/// A duration as PostgreSQL writes one for `lock_timeout` or
+/// `statement_timeout`: a number with a unit (`500ms`, `2s`, `1min`, `1h`,
+/// `1d`, `100us`), or a bare number of milliseconds. The text is kept as
+/// given, so a script says what the user wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgDuration {
+    text: String,
+    duration: std::time::Duration,
+}
+
+impl PgDuration {
+    /// Parse `text`; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<PgDuration, String> {
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (digits, unit) = trimmed.split_at(split);
+        let invalid = || {
+            format!(
+                "invalid duration `{text}`: write a whole number with a unit as PostgreSQL does \
+                 (`500ms`, `2s`, `1min`, `1h`; a bare number is milliseconds)"
+            )
+        };
+        let amount: u64 = digits.parse().map_err(|_| invalid())?;
+        let micros_per_unit: u64 = match unit.trim() {
+            "us" => 1,
+            "" | "ms" => 1_000,
+            "s" => 1_000_000,
+            "min" => 60_000_000,
+            "h" => 3_600_000_000,
+            "d" => 86_400_000_000,
+            _ => return Err(invalid()),
+        };
+        let micros = amount.checked_mul(micros_per_unit).ok_or_else(invalid)?;
+        Ok(PgDuration {
+            text: format!(
+                "{amount}{}",
+                if unit.trim().is_empty() {
+                    "ms"
+                } else {
+                    unit.trim()
+                }
+            ),
+            duration: std::time::Duration::from_micros(micros),
+        })
+    }
+
+    /// The duration.
+    pub fn duration(&self) -> std::time::Duration {
+        self.duration
+    }
+
+    /// As PostgreSQL reads it, e.g. `500ms`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for PgDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What every session of a run starts with beyond Diesel's own settings:
+/// `--lock-timeout`, `--statement-timeout` and `--init-sql`. Online, the
+/// runner applies them to each session it uses; offline, the script sets
+/// them at its top. Empty by default, and then nothing is sent or written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `lock_timeout` for the revisions' statements: how long one may wait
+    /// for a table lock before it fails.
+    pub lock_timeout: Option<PgDuration>,
+    /// `statement_timeout`: how long one statement may run.
+    pub statement_timeout: Option<PgDuration>,
+    /// Statements run at the start of every session (Flyway's `initSql`),
+    /// verbatim, in order.
+    pub init_sql: Vec<String>,
+}
+
+impl SessionSettings {
+    /// Whether there is anything to send or write.
+    pub fn is_empty(&self) -> bool {
+        self.lock_timeout.is_none() && self.statement_timeout.is_none() && self.init_sql.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_postgresql_writes_them() {
+        let ms = |text: &str| PgDuration::parse(text).map(|d| d.duration().as_micros());
+        assert_eq!(ms("500ms"), Ok(500_000));
+        assert_eq!(ms("2s"), Ok(2_000_000));
+        assert_eq!(ms("1min"), Ok(60_000_000));
+        assert_eq!(ms("1h"), Ok(3_600_000_000));
+        assert_eq!(ms("100us"), Ok(100));
+        assert_eq!(ms("250"), Ok(250_000));
+        assert_eq!(
+            PgDuration::parse("250").map(|d| d.to_string()),
+            Ok("250ms".into())
+        );
+        assert_eq!(
+            PgDuration::parse(" 3 s ").map(|d| d.to_string()),
+            Ok("3s".into())
+        );
+        for bad in [
+            "",
+            "ms",
+            "1.5s",
+            "-1s",
+            "2 minutes",
+            "1sec",
+            "99999999999999999999d",
+        ] {
+            let error = PgDuration::parse(bad).expect_err(bad);
+            assert!(error.contains("invalid duration"), "{bad}: {error}");
+        }
+    }
 }

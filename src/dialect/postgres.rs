@@ -1,6 +1,6 @@
 //! PostgreSQL's bookkeeping SQL.
 
-use super::{Dialect, VersionTable, VERSION_TABLE};
+use super::{Dialect, SessionSettings, VersionTable, VERSION_TABLE};
 use crate::model::Version;
 
 /// Diesel's bookkeeping DDL, byte for byte (`setup_migration_table.sql`).
@@ -124,6 +124,26 @@ impl Dialect for Postgres {
 
     fn session_settings(&self) -> &'static str {
         SESSION_SETTINGS_SQL
+    }
+
+    fn session_statements(&self, settings: &SessionSettings) -> Vec<String> {
+        let mut statements = Vec::new();
+        if let Some(timeout) = &settings.lock_timeout {
+            statements.push(format!(
+                "SET lock_timeout = {};",
+                quote_literal(timeout.as_str())
+            ));
+        }
+        if let Some(timeout) = &settings.statement_timeout {
+            statements.push(format!(
+                "SET statement_timeout = {};",
+                quote_literal(timeout.as_str())
+            ));
+        }
+        for sql in &settings.init_sql {
+            statements.push(crate::sql::terminated(sql).into_owned());
+        }
+        statements
     }
 }
 

@@ -87,8 +87,8 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     ) -> impl Future<Output = Result<bb8::Pool<Self::Manager>, OnlineError>> + Send;
 
     /// A work session to `url` for [`Backend::Dedicated`]; it connects when
-    /// first used, in the runtime that uses it.
-    fn dedicated_session(url: &str) -> Self::Dedicated;
+    /// first used, in the runtime that uses it, and then runs `setup`.
+    fn dedicated_session(url: &str, setup: Vec<String>) -> Self::Dedicated;
 
     /// The migration lock as this database names it, for messages
     /// (`advisory lock 3888674113241835903`).

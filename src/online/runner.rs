@@ -15,7 +15,7 @@ use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
 use super::lock::{self, Watch};
 use super::OnlineError;
-use crate::dialect::VersionTable;
+use crate::dialect::{SessionSettings, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
 use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, TransactionMode};
 
@@ -27,10 +27,41 @@ pub struct RunOptions {
     /// Run the revisions on a work session of their own, opened to this URL
     /// on the harness's own thread, instead of on a pooled connection: each
     /// query then stays on one thread (see [`super::pg::local`]). The CLI
-    /// sets it; an application's pool is used as it is. Ignored with
-    /// `--transaction single`, whose transaction spans the run's
-    /// preparation on the pooled session.
+    /// sets it; an application's pool is used as it is. Not used for a
+    /// stamp, with `--transaction single` (whose transaction spans the
+    /// run's preparation) or with `init_sql` (the preparation must see what
+    /// it sets): those run on a pooled session.
     pub dedicated_session: Option<String>,
+    /// What the work session starts with (`--lock-timeout`,
+    /// `--statement-timeout`, `--init-sql`). The lock's session gets none of
+    /// it: its statements are dmig's own, and an `init_sql` that takes a
+    /// lock there would block the work session. On a pooled session the
+    /// timeouts are reset at the end of the run; what `init_sql` did stays.
+    pub session: SessionSettings,
+}
+
+impl RunOptions {
+    /// The dedicated session a run of `request` uses, if any: the
+    /// preparation and the revisions share one session where they must,
+    /// since `--transaction single` spans both, a stamp is all preparation,
+    /// and `init_sql` may change what the preparation sees (its search_path).
+    fn dedicated_for(&self, request: &Request) -> Option<&str> {
+        self.dedicated_session.as_deref().filter(|_| {
+            request.transaction == TransactionMode::PerRevision
+                && request.kind != Kind::Stamp
+                && self.session.init_sql.is_empty()
+        })
+    }
+
+    /// How many pooled sessions a run of `request` takes: the lock's, and a
+    /// work session unless the revisions run on a dedicated one.
+    pub fn pooled_sessions(&self, request: &Request) -> u32 {
+        if self.dedicated_for(request).is_some() {
+            1
+        } else {
+            2
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -38,6 +69,7 @@ impl Default for RunOptions {
         Self {
             lock_wait: Duration::from_secs(60),
             dedicated_session: None,
+            session: SessionSettings::default(),
         }
     }
 }
@@ -181,23 +213,62 @@ where
         events.waiting_for_lock(holder)
     })
     .await?;
-    // `--transaction single` spans the preparation and the revisions, so it
-    // needs them on one session: a pooled one.
-    let dedicated = options
-        .dedicated_session
-        .as_deref()
-        .filter(|_| request.transaction == TransactionMode::PerRevision);
+    let dedicated = options.dedicated_for(request);
+    let setup = <M::Connection as Backend>::dialect().session_statements(&options.session);
     let result = match dedicated {
-        Some(url) => run_locked(None, &mut lock_conn, Some(url), revisions, request, events).await,
+        Some(url) => {
+            let work = Work::Dedicated { url, setup };
+            run_locked(&mut None, &mut lock_conn, work, revisions, request, events).await
+        }
         None => match checkout(pool).await {
-            Ok(conn) => {
-                run_locked(Some(conn), &mut lock_conn, None, revisions, request, events).await
-            }
+            Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
+                Ok(()) => {
+                    let mut pooled = Some(conn);
+                    let result = run_locked(
+                        &mut pooled,
+                        &mut lock_conn,
+                        Work::Pooled,
+                        revisions,
+                        request,
+                        events,
+                    )
+                    .await;
+                    // The session goes back to the pool: leave it as it came.
+                    if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
+                        let reset = "RESET lock_timeout; RESET statement_timeout;";
+                        if let Err(error) = apply_setup(&mut **conn, &[reset.to_owned()]).await {
+                            tracing::debug!(%error, "resetting the work session's timeouts failed");
+                        }
+                    }
+                    result
+                }
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         },
     };
     lock::release(&mut *lock_conn).await;
     result
+}
+
+/// Where the revisions run.
+enum Work<'a> {
+    /// On the pooled work session.
+    Pooled,
+    /// On a session of their own to `url`, set up with `setup`.
+    Dedicated { url: &'a str, setup: Vec<String> },
+}
+
+/// Run a session's setup statements, if any.
+async fn apply_setup<B: Backend>(conn: &mut B, setup: &[String]) -> Result<(), OnlineError> {
+    if setup.is_empty() {
+        return Ok(());
+    }
+    conn.batch_execute(&setup.join("\n"))
+        .await
+        .map_err(query_failed(
+            "set the work session up (--lock-timeout, --statement-timeout, --init-sql)",
+        ))
 }
 
 /// The session that prepares a run and inspects it afterwards: the pooled
@@ -214,9 +285,9 @@ fn prep<'a, M: Manager>(
 }
 
 async fn run_locked<M>(
-    mut pooled: Option<PooledConnection<'static, M>>,
+    pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
-    dedicated: Option<&str>,
+    work: Work<'_>,
     revisions: &[Revision],
     request: &Request,
     events: &mut dyn Events,
@@ -229,9 +300,9 @@ where
     type C<M> = <M as bb8::ManageConnection>::Connection;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
-    let found = C::<M>::find_version_table(prep(&mut pooled, lock_conn)).await?;
+    let found = C::<M>::find_version_table(prep(pooled, lock_conn)).await?;
     let applied_rows = match &found {
-        Some(table) => C::<M>::read_applied(prep(&mut pooled, lock_conn), table).await?,
+        Some(table) => C::<M>::read_applied(prep(pooled, lock_conn), table).await?,
         None => Vec::new(),
     };
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
@@ -265,10 +336,10 @@ where
     // run leaves nothing at all.
     let single = planned.transaction == TransactionMode::Single && planned.kind != Kind::Stamp;
     if single {
-        begin_run(prep(&mut pooled, lock_conn)).await?;
+        begin_run(prep(pooled, lock_conn)).await?;
     }
     let prepared = async {
-        let conn = prep(&mut pooled, lock_conn);
+        let conn = prep(pooled, lock_conn);
         let table = match found {
             Some(table) => table,
             None => C::<M>::create_version_table(&mut *conn).await?,
@@ -281,27 +352,27 @@ where
         Ok(prepared) => prepared,
         Err(error) => {
             if single {
-                rollback_run(prep(&mut pooled, lock_conn)).await;
+                rollback_run(prep(pooled, lock_conn)).await;
             }
             return Err(error);
         }
     };
     if planned.kind == Kind::Stamp {
-        stamp(prep(&mut pooled, lock_conn), &table, &planned).await?;
+        stamp(prep(pooled, lock_conn), &table, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
         return Ok(outcome);
     }
     let non_transactional = planned.steps.iter().any(|s| !s.revision.run_in_transaction);
     let leftovers_before = if non_transactional {
-        C::<M>::leftovers(prep(&mut pooled, lock_conn)).await?
+        C::<M>::leftovers(prep(pooled, lock_conn)).await?
     } else {
         Vec::new()
     };
     let report = {
         let mut watch = Watch::new();
         let mut still_locked = || watch.still_locked(&mut *lock_conn);
-        match (dedicated, pooled.take()) {
-            (Some(url), _) => {
+        match (work, pooled.take()) {
+            (Work::Dedicated { url, setup }, _) => {
                 let handle = tokio::runtime::Handle::current();
                 // A thread with no runtime: the harness makes one of its own
                 // and the session connects inside it (see `pg::local`).
@@ -309,7 +380,7 @@ where
                     std::thread::scope(|scope| {
                         let run = scope.spawn(|| {
                             let mut harness =
-                                AsyncMigrationHarness::new(C::<M>::dedicated_session(url));
+                                AsyncMigrationHarness::new(C::<M>::dedicated_session(url, setup));
                             let mut still_locked = || {
                                 let _runtime = handle.enter();
                                 still_locked()
@@ -330,7 +401,7 @@ where
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
-            (None, Some(conn)) => {
+            (Work::Pooled, Some(conn)) => {
                 let mut harness = AsyncMigrationHarness::new(conn);
                 // One blocking section for the whole plan: the harness's own
                 // `block_in_place` per step then finds nothing to hand off.
@@ -343,23 +414,23 @@ where
                         &mut still_locked,
                     )
                 });
-                pooled = Some(harness.into_inner());
+                *pooled = Some(harness.into_inner());
                 report
             }
-            (None, None) => unreachable!("a run without a dedicated session has a pooled one"),
+            (Work::Pooled, None) => unreachable!("a pooled run has its pooled session"),
         }
     };
     let completed = report.timings.len();
     let Some((index, error)) = report.failure else {
         if single {
-            commit_run(prep(&mut pooled, lock_conn)).await?;
+            commit_run(prep(pooled, lock_conn)).await?;
         }
         outcome.steps = done(&planned, report.timings.into_iter());
         return Ok(outcome);
     };
     let step = &planned.steps[index];
     if single {
-        rollback_run(prep(&mut pooled, lock_conn)).await;
+        rollback_run(prep(pooled, lock_conn)).await;
     }
     let completed_names: Vec<String> = planned.steps[..completed]
         .iter()
@@ -386,7 +457,7 @@ where
         } => *connection_lost,
     };
     let leftovers = if !step.revision.run_in_transaction && !lost {
-        let after = C::<M>::leftovers(prep(&mut pooled, lock_conn))
+        let after = C::<M>::leftovers(prep(pooled, lock_conn))
             .await
             .unwrap_or_default();
         after

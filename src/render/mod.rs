@@ -8,4 +8,4 @@ pub mod output;
 pub mod script;
 
 pub use output::{write_script, Output};
-pub use script::{render, script_file_name};
+pub use script::{render, script_file_name, ScriptOptions};

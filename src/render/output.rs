@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::script::{render, script_file_name};
+use super::script::{render, script_file_name, ScriptOptions};
 use crate::error::RenderError;
 use crate::plan::Plan;
 
@@ -36,12 +36,16 @@ impl Output {
 }
 
 /// Render `plan` to `output`. Returns the path written, if any.
-pub fn write_script(plan: &Plan<'_>, output: &Output) -> Result<Option<PathBuf>, RenderError> {
+pub fn write_script(
+    plan: &Plan<'_>,
+    options: &ScriptOptions,
+    output: &Output,
+) -> Result<Option<PathBuf>, RenderError> {
     let path = match output {
         Output::Stdout => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-            let result = render(plan, &mut out).and_then(|()| out.flush());
+            let result = render(plan, options, &mut out).and_then(|()| out.flush());
             return result.map(|()| None).map_err(|source| RenderError::Write {
                 path: PathBuf::from("-"),
                 source,
@@ -66,7 +70,7 @@ pub fn write_script(plan: &Plan<'_>, output: &Output) -> Result<Option<PathBuf>,
         .map_err(fail)?;
     {
         let mut out = io::BufWriter::with_capacity(64 * 1024, temp.as_file_mut());
-        render(plan, &mut out)
+        render(plan, options, &mut out)
             .and_then(|()| out.flush())
             .map_err(fail)?;
     }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
-use crate::dialect::{Dialect, VersionTable};
+use crate::dialect::{Dialect, SessionSettings, VersionTable};
 use crate::model::{printable, Direction};
 use crate::plan::{Kind, Plan, Step, TransactionMode};
 
@@ -14,11 +14,20 @@ pub fn script_file_name(plan: &Plan<'_>) -> String {
     format!("{}_{}_{}.sql", plan.kind.as_str(), plan.from, plan.to)
 }
 
+/// How a script is written, beyond its plan.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptOptions {
+    /// What the script's session starts with (`--lock-timeout`,
+    /// `--statement-timeout`, `--init-sql`), after Diesel's settings.
+    pub session: SessionSettings,
+}
+
 /// Render `plan` to `out`.
-pub fn render(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> io::Result<()> {
     let single = plan.transaction == TransactionMode::Single || plan.kind == Kind::Stamp;
     let table = VersionTable::unqualified();
     write_header(plan, out)?;
+    write_session(&options.session, out)?;
     if single {
         out.write_all(b"BEGIN;\n\n")?;
     }
@@ -53,6 +62,24 @@ fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(out, "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n")?;
     writeln!(out, "{SESSION_SETTINGS_SQL}\n")
+}
+
+/// The user's session settings, after Diesel's; nothing when there are none,
+/// so a script without them is byte for byte what it always was.
+fn write_session(session: &SessionSettings, out: &mut dyn Write) -> io::Result<()> {
+    if session.is_empty() {
+        return Ok(());
+    }
+    if session.lock_timeout.is_some() {
+        out.write_all(
+            b"-- A statement that waits longer than lock_timeout for a lock fails, and the script\n\
+              -- stops there (ON_ERROR_STOP); its revision's transaction rolls back.\n",
+        )?;
+    }
+    for statement in Postgres.session_statements(session) {
+        writeln!(out, "{statement}")?;
+    }
+    out.write_all(b"\n")
 }
 
 /// The bookkeeping statement of a step.
@@ -111,24 +138,10 @@ fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) 
     )
 }
 
-/// Copy a file's SQL verbatim, then make sure it ends cleanly: a missing final
-/// `;` is added, and a trailing `--` comment gets its newline, so the next
-/// line of the script cannot be swallowed. Trailing whitespace is dropped.
+/// Copy a file's SQL verbatim, ended cleanly (see [`crate::sql::terminated`]).
 fn write_terminated(body: &str, out: &mut dyn Write) -> io::Result<()> {
-    let body = body.trim_end();
-    out.write_all(body.as_bytes())?;
-    // Files were lexed when loaded; a lex error here cannot happen, and the
-    // safe fallback is to terminate.
-    let tail = crate::sql::tail(body).unwrap_or(crate::sql::Tail {
-        needs_semicolon: true,
-        ends_in_line_comment: true,
-        is_empty: false,
-    });
-    match (tail.needs_semicolon, tail.ends_in_line_comment) {
-        (true, true) => out.write_all(b"\n;\n"),
-        (true, false) => out.write_all(b";\n"),
-        (false, _) => out.write_all(b"\n"),
-    }
+    out.write_all(crate::sql::terminated(body).as_bytes())?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]

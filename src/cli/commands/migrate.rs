@@ -7,30 +7,26 @@ use super::{Context, Session};
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
 use crate::cli::settings::Online;
+use crate::dialect::SessionSettings;
 use crate::online::{self, RunOptions};
-use crate::plan::{Request, TransactionMode};
+use crate::plan::Request;
 
 /// Take the lock, plan and run `request`, reporting as it goes.
 pub(super) fn migrate(
     cx: &Context,
     request: &Request,
     online: &Online,
+    session: SessionSettings,
     lock_wait: Duration,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    // The revisions run on a session of their own (see `RunOptions`), so
-    // the pool holds only the lock's; one transaction for the whole run
-    // needs a pooled work session too.
-    let sessions = match request.transaction {
-        TransactionMode::PerRevision => 1,
-        TransactionMode::Single => 2,
-    };
-    let session = Session::open(online, sessions)?;
     let options = RunOptions {
         lock_wait,
         dedicated_session: Some(online.url.clone()),
+        session,
     };
+    let session = Session::open(online, options.pooled_sessions(request))?;
     let mut progress = Progress::new(request.kind, quiet);
     let started = Instant::now();
     let outcome = session.runtime.block_on(online::migrate(

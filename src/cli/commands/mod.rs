@@ -42,14 +42,16 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             kind,
             range,
             transaction,
+            session,
             output,
-        } => render::render(&cx, kind, &range, transaction, &output),
+        } => render::render(&cx, kind, &range, transaction, session, &output),
         Task::Migrate {
             request,
             online,
+            session,
             lock_wait,
             quiet,
-        } => migrate::migrate(&cx, &request, &online, lock_wait, quiet),
+        } => migrate::migrate(&cx, &request, &online, session, lock_wait, quiet),
         Task::Current {
             verbose,
             format,

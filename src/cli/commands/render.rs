@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use super::Context;
+use crate::dialect::SessionSettings;
 use crate::plan::{self, Kind, Range, TransactionMode};
-use crate::render::{self, Output};
+use crate::render::{self, Output, ScriptOptions};
 
 /// Render the plan of `range` to `output`.
 pub(super) fn render(
@@ -12,11 +13,13 @@ pub(super) fn render(
     kind: Kind,
     range: &Range,
     transaction: TransactionMode,
+    session: SessionSettings,
     output: &Output,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
     let planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
-    if let Some(path) = render::write_script(&planned, output)? {
+    let options = ScriptOptions { session };
+    if let Some(path) = render::write_script(&planned, &options, output)? {
         eprintln!(
             "wrote {} ({} {}:{}, {} revision(s))",
             cx.relative(&path),

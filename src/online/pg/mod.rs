@@ -109,13 +109,19 @@ impl Backend for AsyncPgConnection {
         connect_pool(url, options).await
     }
 
-    fn dedicated_session(url: &str) -> local::LocalSession {
+    fn dedicated_session(url: &str, setup: Vec<String>) -> local::LocalSession {
         let url = url.to_owned();
         local::LocalSession::new(Box::new(move || {
             Box::pin(async move {
-                connect::establish_untimed(&url)
+                let mut conn = connect::establish_untimed(&url)
                     .await
-                    .map_err(|error| error.to_string())
+                    .map_err(|error| error.to_string())?;
+                if !setup.is_empty() {
+                    conn.batch_execute(&setup.join("\n"))
+                        .await
+                        .map_err(|error| format!("cannot set the session up: {error}"))?;
+                }
+                Ok(conn)
             })
         }))
     }
