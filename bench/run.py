@@ -101,6 +101,14 @@ def corpus(work: Path, n: int) -> Path:
     return migrations
 
 
+def find_diesel() -> Optional[str]:
+    found = shutil.which("diesel")
+    if found:
+        return found
+    home = Path.home() / ".cargo" / "bin" / "diesel"
+    return str(home) if home.is_file() else None
+
+
 def up_files(migrations: Path) -> list[str]:
     return [str(p / "up.sql") for p in sorted(migrations.iterdir()) if p.is_dir()]
 
@@ -115,6 +123,7 @@ class Sample:
     wall_s: float
     rss_kib: int
     error: str = ""
+    cpu_s: float = 0.0  # the child's user + system time (all its threads), from wait4
 
 
 def _env() -> dict[str, str]:
@@ -168,7 +177,7 @@ class Runner:
         self.exact_rss = False
         if self.libc is not None and Path("/proc/self/status").is_file():
             true = shutil.which("true") or "/bin/true"
-            _, rss, code = self._traced([true], os.devnull, os.devnull, Path("/"))
+            _, rss, code, _ = self._traced([true], os.devnull, os.devnull, Path("/"))
             self.exact_rss = code == 0 and rss is not None
 
     @staticmethod
@@ -179,8 +188,8 @@ class Runner:
             (os.POSIX_SPAWN_OPEN, 2, str(stderr_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
         ]
 
-    def _spawn(self, argv: list[str], stdout_path, stderr_path, cwd: Path) -> tuple[float, int, int]:
-        """posix_spawn + wait4: (wall seconds, ru_maxrss KiB, exit code)."""
+    def _spawn(self, argv: list[str], stdout_path, stderr_path, cwd: Path) -> tuple[float, int, int, float]:
+        """posix_spawn + wait4: (wall seconds, ru_maxrss KiB, exit code, user+sys seconds)."""
         old_cwd = os.getcwd()
         os.chdir(cwd)  # posix_spawn has no chdir action before Python 3.13
         try:
@@ -190,10 +199,12 @@ class Runner:
             t1 = time.perf_counter()
         finally:
             os.chdir(old_cwd)
-        return t1 - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+        return t1 - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
-    def _traced(self, argv: list[str], stdout_path, stderr_path, cwd: Path) -> tuple[float, Optional[int], int]:
-        """fork + PTRACE_TRACEME + exec: (wall seconds, VmHWM KiB at exit or None, exit code)."""
+    def _traced(
+        self, argv: list[str], stdout_path, stderr_path, cwd: Path
+    ) -> tuple[float, Optional[int], int, float]:
+        """fork + PTRACE_TRACEME + exec: (wall seconds, VmHWM KiB at exit or None, exit code, user+sys seconds)."""
         libc, vp = self.libc, self.c_void_p
         t0 = time.perf_counter()
         pid = os.fork()
@@ -234,7 +245,7 @@ class Runner:
                 inject = sig  # an ordinary signal: deliver it
             libc.ptrace(PTRACE_CONT, pid, None, vp(inject) if inject else None)
         t1 = time.perf_counter()
-        return t1 - t0, peak, os.waitstatus_to_exitcode(status)
+        return t1 - t0, peak, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
 
     def warm(self, argv: list[str], stdout_path: Path, stderr_path: Path, cwd: Path) -> None:
         """An untimed run, to load the binary and the files it reads into the cache."""
@@ -250,14 +261,14 @@ class Runner:
             return Sample(False, 0.0, 0, f"{argv[0]}: not found")
         argv = [exe, *argv[1:]]
         if not self.exact_rss:
-            wall, rss, code = self._spawn(argv, stdout_path, stderr_path, cwd)
+            wall, rss, code, cpu = self._spawn(argv, stdout_path, stderr_path, cwd)
         elif repeatable:
-            wall, _, code = self._spawn(argv, stdout_path, stderr_path, cwd)
+            wall, _, code, cpu = self._spawn(argv, stdout_path, stderr_path, cwd)
             rss = None
             if code == 0:
-                _, rss, code = self._traced(argv, stdout_path, stderr_path, cwd)
+                _, rss, code, _ = self._traced(argv, stdout_path, stderr_path, cwd)
         else:
-            wall, rss, code = self._traced(argv, stdout_path, stderr_path, cwd)
+            wall, rss, code, cpu = self._traced(argv, stdout_path, stderr_path, cwd)
         if code != 0:
             err = first_line(stderr_path.read_text(errors="replace")) or first_line(
                 stdout_path.read_text(errors="replace")
@@ -265,7 +276,26 @@ class Runner:
             return Sample(False, wall, rss or 0, err or f"exit status {code}")
         if rss is None:
             return Sample(False, wall, 0, "could not read the peak RSS")
-        return Sample(True, wall, rss)
+        return Sample(True, wall, rss, cpu_s=cpu)
+
+    def instructions(self, argv: list[str], stdout_path: Path, stderr_path: Path, cwd: Path) -> tuple[Optional[int], str]:
+        """Run argv once under `valgrind --tool=callgrind` and return the
+        instructions it collected (every thread of the program; the kernel's
+        work is not counted), or None and why not. Repeatable for the same
+        binary and inputs, whatever else the machine does."""
+        valgrind = shutil.which("valgrind")
+        if valgrind is None:
+            return None, "valgrind not installed"
+        exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0])
+        if exe is None:
+            return None, f"{argv[0]}: not found"
+        cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", "--trace-children=no", exe, *argv[1:]]
+        _, _, code, _ = self._spawn(cmd, stdout_path, stderr_path, cwd)
+        text = stderr_path.read_text(errors="replace")
+        m = re.search(r"Collected : (\d+)", text)
+        if code != 0 or not m:
+            return None, first_line(text) or f"exit status {code}"
+        return int(m.group(1)), ""
 
 
 def vm_hwm(pid: int) -> Optional[int]:
@@ -356,10 +386,13 @@ class Variant:
     verify: Callable[[object, Path], Optional[str]] = lambda ctx, out: None
     cleanup: Callable[[object], None] = lambda ctx: None
     repeatable: bool = False  # no side effects: may run twice (wall run + RSS run)
+    cwd: Optional[Path] = None  # where the command runs (default: the work dir)
     floor_of: Optional["Variant"] = None
     target: str = ""
     samples: list[Sample] = field(default_factory=list)
     failed: str = ""
+    instructions: Optional[int] = None  # from one extra run under callgrind (--callgrind)
+    cpu_of: Optional["Variant"] = None  # the row whose client CPU this one must not exceed
 
 
 def stats(values: list[float]) -> tuple[float, float, float]:
@@ -471,8 +504,7 @@ class Bench:
             if n == 1000:
                 target = ("≤ 1.1× floor" if single else "≤ 1.05× floor") + ", ≤ 12 MiB"
             suffix = " --transaction single" if single else ""
-            self.add_pair(
-                Variant(
+            dmig_row = Variant(
                     group,
                     f"dmig upgrade{suffix}",
                     n,
@@ -492,8 +524,8 @@ class Bench:
                     verify=lambda url, out, n=n: self.expect(url, n, n + 1),
                     cleanup=self.drop_url,
                     target=target,
-                ),
-                Variant(
+                )
+            floor = Variant(
                     group,
                     f"psql -f rendered{' single' if single else ''} script (floor)",
                     n,
@@ -504,8 +536,30 @@ class Bench:
                     argv=lambda url, s=script: self.psql_file(s, url),
                     verify=lambda url, out, n=n: self.expect(url, n, n + 1),
                     cleanup=self.drop_url,
-                ),
+                )
+            self.add_pair(dmig_row, floor)
+            if single:
+                continue
+            # Diesel's own CLI on the same corpus: one transaction per
+            # revision, as dmig's default. Its client CPU is dmig's ceiling.
+            diesel = self.args.diesel
+            peer = Variant(
+                group,
+                "diesel migration run",
+                n,
+                False,
+                "diesel migration run --migration-dir corpus_N/migrations --database-url URL",
+                prepare=lambda rep, n=n, g=group: self.fresh_db(f"{g}_{n}_diesel"),
+                argv=lambda url, m=migrations: [diesel, "migration", "run", "--migration-dir", str(m), "--database-url", url],
+                verify=lambda url, out, n=n: self.expect(url, n, n + 1),
+                cleanup=self.drop_url,
+                floor_of=floor,
+                failed="" if diesel else "diesel CLI not installed (cargo install diesel_cli --no-default-features --features postgres)",
             )
+            self.variants.append(peer)
+            if n == 1000:
+                dmig_row.cpu_of = peer
+                dmig_row.target += ", client CPU ≤ diesel's"
 
     # -- group 4: downgrade to base -------------------------------------
 
@@ -650,8 +704,8 @@ class Bench:
                 # in between take long enough for the kernel to drop the
                 # corpus's dentries and pages, and whoever ran first in a
                 # repetition would pay for reloading them for the others.
-                self.runner.warm(v.argv(ctx), self.scratch / "warmup.out", self.scratch / "warmup.err", self.work)
-            sample = self.runner.measure(v.argv(ctx), out, err, self.work, v.repeatable)
+                self.runner.warm(v.argv(ctx), self.scratch / "warmup.out", self.scratch / "warmup.err", v.cwd or self.work)
+            sample = self.runner.measure(v.argv(ctx), out, err, v.cwd or self.work, v.repeatable)
             if sample.ok:
                 problem = v.verify(ctx, out)
                 if problem:
@@ -674,6 +728,31 @@ class Bench:
             file=sys.stderr,
             flush=True,
         )
+
+    def count_instructions(self, v: Variant) -> None:
+        """One more, untimed run of `v` under callgrind, for its instruction count."""
+        if v.failed:
+            return
+        out = self.scratch / "callgrind.out"
+        err = self.scratch / "callgrind.err"
+        try:
+            ctx = v.prepare(self.args.runs)
+        except Exception as e:
+            print(f"warning: callgrind setup for {v.label}: {e}", file=sys.stderr)
+            return
+        try:
+            count, why = self.runner.instructions(v.argv(ctx), out, err, v.cwd or self.work)
+            problem = v.verify(ctx, out) if count is not None else why
+        finally:
+            try:
+                v.cleanup(ctx)
+            except Exception as e:
+                print(f"warning: cleanup after {v.label}: {e}", file=sys.stderr)
+        if problem:
+            print(f"warning: callgrind run of {v.label}: {problem}", file=sys.stderr)
+            return
+        v.instructions = count
+        print(f"  [callgrind] {v.group:9} N={v.n:<6} {v.label:40} {count / 1e6:,.0f} M instructions", file=sys.stderr)
 
     def run(self) -> None:
         self.scratch.mkdir(parents=True, exist_ok=True)
@@ -706,6 +785,9 @@ class Bench:
             for rep in range(self.args.runs):
                 for v in members:
                     self.run_once(v, rep)
+            if self.args.callgrind:
+                for v in members:
+                    self.count_instructions(v)
 
 
 def check_script(out: Path, n: int) -> Optional[str]:
@@ -754,19 +836,25 @@ def verdict(v: Variant, by_key: dict[tuple[str, int, str], Variant]) -> str:
         ok &= wall <= limit * floor_wall
     elif v.group == "status" and v.n == 1000:
         ok &= wall <= 0.050
+    if v.cpu_of is not None:
+        if v.cpu_of.failed or not v.cpu_of.samples:
+            return f"{v.target}: n/a ({v.cpu_of.label} failed)"
+        ok &= statistics.median(s.cpu_s for s in v.samples) <= statistics.median(
+            s.cpu_s for s in v.cpu_of.samples
+        )
     return f"{v.target}: {'met' if ok else '**missed**'}"
 
 
 def table(variants: list[Variant]) -> str:
     by_key = {(v.group, v.n, v.label): v for v in variants}
     lines = [
-        "| group | N | command | wall median | wall min–max | × floor | peak RSS median | RSS min–max | runs | target |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| group | N | command | wall median | wall min–max | × floor | CPU median | instructions | peak RSS median | RSS min–max | runs | target |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for v in variants:
         if v.failed:
             lines.append(
-                f"| {v.group} | {v.n:,} | {v.label} | FAILED: {md_escape(v.failed)} | | | | | "
+                f"| {v.group} | {v.n:,} | {v.label} | FAILED: {md_escape(v.failed)} | | | | | | | "
                 f"{len(v.samples)} | {verdict(v, by_key)} |"
             )
             continue
@@ -779,10 +867,12 @@ def table(variants: list[Variant]) -> str:
             ratio = f"{wall[0] / fw:.2f}×" if fw > 0 else "n/a"
         else:
             ratio = "n/a"
+        cpu = statistics.median(s.cpu_s for s in v.samples)
+        instructions = f"{v.instructions / 1e6:,.0f} M" if v.instructions else ""
         lines.append(
             f"| {v.group} | {v.n:,} | {v.label} | {fmt_time(wall[0])} | {fmt_range_time(wall[1], wall[2])} | "
-            f"{ratio} | {fmt_mib(rss[0])} | {fmt_mib(rss[1])} – {fmt_mib(rss[2])} | {len(v.samples)} | "
-            f"{verdict(v, by_key)} |"
+            f"{ratio} | {fmt_time(cpu)} | {instructions} | {fmt_mib(rss[0])} | {fmt_mib(rss[1])} – {fmt_mib(rss[2])} | "
+            f"{len(v.samples)} | {verdict(v, by_key)} |"
         )
     return "\n".join(lines)
 
@@ -948,7 +1038,10 @@ def report(bench: Bench, original_argv: list[str], started: _dt.datetime, elapse
         "",
         table(bench.variants),
         "",
-        "`× floor` is the ratio of medians (wall time) to the floor row of the same group and N.",
+        "`× floor` is the ratio of medians (wall time) to the floor row of the same group and N. "
+        "CPU is the command's own user + system time, all its threads, from `wait4` (the server's work is not in it). "
+        "Instructions (with `--callgrind`) are counted once per row under `valgrind --tool=callgrind`: "
+        "user-space instructions of every thread, repeatable on a noisy machine, kernel work not included.",
         rss_note(bench.runner),
         "",
         "## Commands",
@@ -1000,6 +1093,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--downgrade-n", type=parse_ns, default=None, help="N for downgrade (default 1000)")
     p.add_argument("--status-n", type=parse_ns, default=None, help="N for status/current (default 1000)")
     p.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the untimed offline warm-up")
+    p.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count each command's instructions once under valgrind --tool=callgrind (slow; stable on a noisy machine)",
+    )
+    p.add_argument("--diesel", default=None, help="diesel CLI binary (default: diesel on PATH, else ~/.cargo/bin/diesel)")
     args = p.parse_args(argv)
 
     quick = [20] if args.quick else None
@@ -1039,6 +1138,7 @@ def main(argv: list[str]) -> int:
     args.dmig = str(snap)
 
     args.psql = args.psql or find_psql()
+    args.diesel = args.diesel or find_diesel()
     bench = Bench(args)
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.monotonic()
