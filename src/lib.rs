@@ -40,8 +40,10 @@
 //! ([`source::discover`]) or compiled into the binary
 //! ([`embed_migrations!`]). It takes the migration lock, so several replicas
 //! starting together migrate once. `examples/app_startup.rs` is a complete
-//! program; this one runs as a test against the test server when
-//! `DMIG_TEST_DATABASE_URL` is set:
+//! program. This one compiles as the outside crate a doc test is (the app
+//! needs no `include_dir` of its own), and migrates the database named by
+//! `DMIG_DOCTEST_DATABASE_URL` when that is set; `tests/embedding.rs` builds
+//! such an app for real, with only the `postgres` feature, and runs it:
 //!
 //! ```
 //! # #[cfg(feature = "postgres")]
@@ -64,7 +66,7 @@
 //! # #[cfg(feature = "postgres")]
 //! # #[tokio::main] // multi-thread: the harness uses block_in_place
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! #     match std::env::var("DMIG_TEST_DATABASE_URL") {
+//! #     match std::env::var("DMIG_DOCTEST_DATABASE_URL") {
 //! #         Ok(url) => app::start(url).await,
 //! #         Err(_) => Ok(()),
 //! #     }

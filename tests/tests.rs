@@ -1,5 +1,6 @@
 mod bench_smoke;
 mod cli;
+mod embedding;
 mod failures;
 mod harness;
 mod offline_pg;
