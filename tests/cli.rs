@@ -496,3 +496,36 @@ fn help_and_version() {
         .success()
         .stdout(format!("dmig {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn options_that_do_nothing_for_a_command_are_refused_there() {
+    let p = two().build();
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    for (args, culprit) in [
+        (&["current", "--lock-wait", "5"][..], "--lock-wait"),
+        (&["status", "--quiet"][..], "--quiet"),
+        (
+            &["stamp", "head", "--transaction", "single"][..],
+            "--transaction",
+        ),
+        (&["upgrade", "--sql", "--strict"][..], "--strict"),
+        (&["upgrade", "--sql", "--lock-wait", "5"][..], "--lock-wait"),
+        (
+            &["downgrade", "--sql", "head:base", "--connect-timeout", "3"][..],
+            "--connect-timeout",
+        ),
+        (
+            &["history", "--connect-timeout", "3"][..],
+            "--connect-timeout",
+        ),
+        (&["upgrade", "--out", "x.sql"][..], "--out"),
+    ] {
+        p.dmig()
+            .env("DATABASE_URL", url)
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(culprit));
+    }
+}
