@@ -83,7 +83,8 @@ pub struct HistoryRow {
     pub name: String,
     /// Whether it runs in a transaction.
     pub run_in_transaction: bool,
-    /// Whether it has a `down.sql`.
+    /// Whether it has a `down.sql` that holds a statement (one that is only
+    /// the template's comment does not count: `downgrade` refuses it).
     pub has_down: bool,
 }
 
@@ -174,7 +175,7 @@ impl HistoryReport {
                     version: r.version.clone(),
                     name: r.name.clone(),
                     run_in_transaction: r.run_in_transaction,
-                    has_down: r.down.is_some(),
+                    has_down: r.has_usable_down(),
                 })
                 .collect(),
         }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{CONFIG_FILE_NAME, INIT_DIESEL_TOML};
+use crate::model::Version;
 
 /// What `revision` writes into a new `up.sql`.
 pub const UP_TEMPLATE: &str = "-- Your SQL goes here\n";
@@ -36,11 +37,25 @@ pub enum ScaffoldError {
         /// The message as given.
         message: String,
     },
-    /// The directory exists already (two revisions in the same second).
+    /// The directory exists already.
     #[error("`{}` already exists", path.display())]
     Exists {
         /// The directory.
         path: PathBuf,
+    },
+    /// `--version` names a version a revision has already.
+    #[error("version `{version}` is taken by a revision in the migrations directory")]
+    VersionTaken {
+        /// The version as given.
+        version: String,
+    },
+    /// `--version` names something that is not a usable version.
+    #[error("invalid version `{version}`: {reason}")]
+    InvalidVersion {
+        /// The version as given.
+        version: String,
+        /// Why.
+        reason: &'static str,
     },
 }
 
@@ -92,26 +107,65 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Create `<dir>/<timestamp>_<slug>/{up,down}.sql` (and `metadata.toml` when
-/// `no_transaction`). Returns the new directory.
+/// What `dmig revision` creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRevision<'a> {
+    /// What the revision does; its slug names the directory.
+    pub message: &'a str,
+    /// The version prefix to use instead of the current UTC time (as
+    /// `diesel migration generate --version`).
+    pub version: Option<&'a str>,
+    /// Write a `metadata.toml` that runs it outside a transaction.
+    pub no_transaction: bool,
+    /// Write a `down.sql`.
+    pub with_down: bool,
+}
+
+/// Create `<dir>/<version>_<slug>/` with `up.sql`, `down.sql` (unless
+/// `with_down` is false) and `metadata.toml` (when `no_transaction`).
+/// Returns the new directory.
+///
+/// The version is the UTC time as `%Y-%m-%d-%H%M%S`, as diesel CLI writes
+/// it. When a revision of that second exists already, Diesel's subversion
+/// suffix follows (`-0000`, `-0001`, ...), which sorts after it, so two
+/// revisions made in one second neither collide nor swap places. A version
+/// given explicitly must be free.
 pub fn new_revision(
     migration_dir: &Path,
-    message: &str,
-    no_transaction: bool,
+    spec: &NewRevision<'_>,
     now: SystemTime,
 ) -> Result<PathBuf, ScaffoldError> {
-    let name = slug(message);
+    let name = slug(spec.message);
     if name.is_empty() {
         return Err(ScaffoldError::EmptyName {
-            message: message.to_string(),
+            message: spec.message.to_string(),
         });
     }
-    let dir = migration_dir.join(format!("{}_{name}", timestamp(now)));
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ScaffoldError::Io { path, source }
     };
     fs::create_dir_all(migration_dir).map_err(io_err(migration_dir))?;
+    let taken = existing_versions(migration_dir)?;
+    let prefix = match spec.version {
+        Some(version) => {
+            let checked = Version::from_dir_name(version);
+            crate::source::validate_version(&checked).map_err(|reason| {
+                ScaffoldError::InvalidVersion {
+                    version: version.to_string(),
+                    reason,
+                }
+            })?;
+            if version.contains('_') || taken.contains(&checked) {
+                return Err(ScaffoldError::VersionTaken {
+                    version: version.to_string(),
+                });
+            }
+            version.to_string()
+        }
+        None => free_prefix(&timestamp(now), &taken),
+    };
+    let dir = migration_dir.join(format!("{prefix}_{name}"));
     match fs::create_dir(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -119,8 +173,11 @@ pub fn new_revision(
         }
         Err(e) => return Err(io_err(&dir)(e)),
     }
-    let mut files = vec![("up.sql", UP_TEMPLATE), ("down.sql", DOWN_TEMPLATE)];
-    if no_transaction {
+    let mut files = vec![("up.sql", UP_TEMPLATE)];
+    if spec.with_down {
+        files.push(("down.sql", DOWN_TEMPLATE));
+    }
+    if spec.no_transaction {
         files.push(("metadata.toml", NO_TRANSACTION_METADATA));
     }
     for (file, text) in files {
@@ -128,6 +185,41 @@ pub fn new_revision(
         fs::write(&path, text).map_err(io_err(&path))?;
     }
     Ok(dir)
+}
+
+/// The versions of the directories in `migration_dir` (by Diesel's rule on
+/// their names; what is in them does not matter here).
+fn existing_versions(migration_dir: &Path) -> Result<Vec<Version>, ScaffoldError> {
+    let entries = fs::read_dir(migration_dir).map_err(|source| ScaffoldError::Io {
+        path: migration_dir.to_path_buf(),
+        source,
+    })?;
+    let mut versions = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| ScaffoldError::Io {
+            path: migration_dir.to_path_buf(),
+            source,
+        })?;
+        if let Some(name) = entry.file_name().to_str() {
+            if crate::source::is_candidate(name) {
+                versions.push(Version::from_dir_name(name));
+            }
+        }
+    }
+    Ok(versions)
+}
+
+/// `base`, or the first of `base-0000`, `base-0001`, ... whose version is free.
+fn free_prefix(base: &str, taken: &[Version]) -> String {
+    let is_free = |prefix: &str| !taken.contains(&Version::from_dir_name(prefix));
+    if is_free(base) {
+        return base.to_string();
+    }
+    (0..=9999)
+        .map(|n| format!("{base}-{n:04}"))
+        .find(|prefix| is_free(prefix))
+        // Ten thousand revisions in one second: the next second is free.
+        .unwrap_or_else(|| format!("{base}-9999-{}", taken.len()))
 }
 
 /// What `init` did to one path.
@@ -202,11 +294,24 @@ mod tests {
         assert_eq!(timestamp(t), "2024-02-29-123456");
     }
 
+    fn spec(message: &str) -> NewRevision<'_> {
+        NewRevision {
+            message,
+            version: None,
+            no_transaction: false,
+            with_down: true,
+        }
+    }
+
     #[test]
-    fn new_revision_writes_files_and_refuses_to_overwrite() {
+    fn new_revision_writes_files_and_never_overwrites() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let now = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
-        let dir = new_revision(tmp.path(), "create users", true, now).expect("create");
+        let first = NewRevision {
+            no_transaction: true,
+            ..spec("create users")
+        };
+        let dir = new_revision(tmp.path(), &first, now).expect("create");
         assert!(dir.ends_with("2024-02-29-123456_create_users"));
         assert_eq!(
             fs::read_to_string(dir.join("up.sql")).expect("up"),
@@ -216,8 +321,64 @@ mod tests {
             fs::read_to_string(dir.join("metadata.toml")).expect("metadata"),
             NO_TRANSACTION_METADATA
         );
-        let err = new_revision(tmp.path(), "create users", false, now).expect_err("exists");
-        assert!(err.to_string().contains("already exists"), "{err}");
+        fs::write(dir.join("up.sql"), "CREATE TABLE users ();\n").expect("edit");
+        // The same second again: the next free subversion, the first untouched.
+        let again = new_revision(tmp.path(), &spec("create users"), now).expect("again");
+        assert!(
+            again.ends_with("2024-02-29-123456-0000_create_users"),
+            "{again:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("up.sql")).expect("up"),
+            "CREATE TABLE users ();\n"
+        );
+    }
+
+    #[test]
+    fn revisions_of_one_second_get_diesels_subversions_in_order() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let now = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
+        for message in ["a", "b", "c"] {
+            new_revision(tmp.path(), &spec(message), now).expect("create");
+        }
+        let found = crate::source::discover(tmp.path()).expect("discover");
+        let names: Vec<_> = found.revisions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "2024-02-29-123456_a",
+                "2024-02-29-123456-0000_b",
+                "2024-02-29-123456-0001_c"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_explicit_version_must_be_free_and_valid_and_no_down_means_no_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let now = UNIX_EPOCH;
+        let chosen = NewRevision {
+            version: Some("20240101000000"),
+            with_down: false,
+            ..spec("x")
+        };
+        let dir = new_revision(tmp.path(), &chosen, now).expect("create");
+        assert!(dir.ends_with("20240101000000_x"));
+        assert!(!dir.join("down.sql").exists());
+        let taken = NewRevision {
+            version: Some("2024-01-01-000000"),
+            ..spec("y")
+        };
+        let err = new_revision(tmp.path(), &taken, now).expect_err("taken");
+        assert_eq!(
+            err.to_string(),
+            "version `2024-01-01-000000` is taken by a revision in the migrations directory"
+        );
+        let bad = NewRevision {
+            version: Some("2024'01"),
+            ..spec("z")
+        };
+        assert!(new_revision(tmp.path(), &bad, now).is_err());
     }
 
     #[test]

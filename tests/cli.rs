@@ -529,3 +529,70 @@ fn options_that_do_nothing_for_a_command_are_refused_there() {
             .stderr(predicate::str::contains(culprit));
     }
 }
+
+#[test]
+fn revisions_take_a_name_never_collide_and_follow_diesels_options() {
+    let p = two().build();
+    // diesel's `migration generate NAME`, twice in the same second or not:
+    // distinct versions, in creation order, and every later command works.
+    let mut made = Vec::new();
+    for name in ["new_users", "new_posts"] {
+        let out = p.dmig().args(["revision", name]).assert().success();
+        made.push(
+            String::from_utf8_lossy(&out.get_output().stdout)
+                .trim()
+                .to_string(),
+        );
+    }
+    assert_ne!(made[0], made[1]);
+    let history = p.dmig().arg("history").assert().success();
+    let listing = String::from_utf8_lossy(&history.get_output().stdout).to_string();
+    let at = |name: &str| {
+        listing
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {listing}"))
+    };
+    assert!(
+        at("_new_posts") < at("_new_users"),
+        "newest first:\n{listing}"
+    );
+    // The template down.sql holds no statement: history says no down.
+    for line in listing.lines().filter(|l| l.contains("_new_")) {
+        assert!(line.contains("  no    "), "{line}");
+    }
+    // --version and --no-down.
+    p.dmig()
+        .args([
+            "revision",
+            "-m",
+            "pinned",
+            "--version",
+            "20300101000000",
+            "--no-down",
+        ])
+        .assert()
+        .success()
+        .stdout("migrations/20300101000000_pinned\n");
+    assert_eq!(p.list("migrations/20300101000000_pinned"), ["up.sql"]);
+    p.dmig()
+        .args(["revision", "again", "--version", "2030-01-01-000000"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "version `2030-01-01-000000` is taken by a revision in the migrations directory",
+        ));
+    // Both forms at once is a usage error; so is neither.
+    p.dmig().args(["revision", "a", "-m", "b"]).assert().code(2);
+}
+
+#[test]
+fn revision_without_a_migrations_directory_says_to_run_init() {
+    let p = project("bare").build();
+    std::fs::remove_dir(p.path().join("migrations")).expect("no migrations/");
+    p.dmig()
+        .args(["revision", "first"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("run `dmig init`"));
+    assert!(!p.path().join("migrations").exists());
+}

@@ -256,10 +256,19 @@ pub struct CheckArgs {
 
 /// `dmig revision`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["name", "message"])))]
 pub struct RevisionArgs {
-    /// What the revision does; becomes the directory name (`create users` -> `<timestamp>_create_users`).
-    #[arg(short = 'm', long = "message")]
-    pub message: String,
+    /// What the revision does, as diesel's `migration generate NAME` takes it.
+    pub name: Option<String>,
+    /// The same, Alembic's way; becomes the directory name (`create users` -> `<timestamp>_create_users`).
+    #[arg(short = 'm', long = "message", conflicts_with = "name")]
+    pub message: Option<String>,
+    /// The version (directory prefix) to use instead of the current UTC time, e.g. 20240101120000.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Write no down.sql.
+    #[arg(long)]
+    pub no_down: bool,
     /// Write a metadata.toml that runs the revision outside a transaction (for CREATE INDEX CONCURRENTLY).
     #[arg(long)]
     pub no_transaction: bool,

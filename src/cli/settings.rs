@@ -20,7 +20,9 @@ pub(crate) enum Task {
     /// `revision`.
     Revision {
         message: String,
+        version: Option<String>,
         no_transaction: bool,
+        with_down: bool,
     },
     /// `show`.
     Show { target: Target, down: bool },
@@ -117,8 +119,11 @@ impl Settings {
         let task = match cli.command {
             Command::Init => Task::Init,
             Command::Revision(args) => Task::Revision {
-                message: args.message,
+                // clap requires one of the two.
+                message: args.name.or(args.message).unwrap_or_default(),
+                version: args.version,
                 no_transaction: args.no_transaction,
+                with_down: !args.no_down,
             },
             Command::Show(args) => Task::Show {
                 target: usage(Target::parse(&args.target))?,

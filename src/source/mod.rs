@@ -173,6 +173,13 @@ pub(crate) fn finish(
 }
 
 impl Revision {
+    /// Whether the revision can be reverted: it has a `down.sql` that holds
+    /// a statement (the template `dmig revision` writes holds none, and
+    /// `downgrade` refuses it).
+    pub fn has_usable_down(&self) -> bool {
+        self.down.is_some() && self.read_sql(SqlFile::Down).is_ok()
+    }
+
     /// Read `up.sql` or `down.sql`, checked: UTF-8, lexable, and holding at least
     /// one statement (Diesel's two code paths disagree on comment-only files;
     /// dmig refuses them in both modes).

@@ -34,8 +34,18 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         Task::Init => scaffold::init(&cx),
         Task::Revision {
             message,
+            version,
             no_transaction,
-        } => scaffold::revision(&cx, &message, no_transaction),
+            with_down,
+        } => {
+            let spec = crate::scaffold::NewRevision {
+                message: &message,
+                version: version.as_deref(),
+                no_transaction,
+                with_down,
+            };
+            scaffold::revision(&cx, &spec)
+        }
         Task::Show { target, down } => show::show(&cx, &target, down),
         Task::History { format } => inspect::history(&cx, format),
         Task::Render {

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::Context;
 use crate::config;
-use crate::error::ConfigError;
-use crate::scaffold::{self, InitAction};
+use crate::scaffold::{self, InitAction, NewRevision};
 
 /// `dmig init`.
 pub(super) fn init(cx: &Context) -> anyhow::Result<ExitCode> {
@@ -18,19 +17,12 @@ pub(super) fn init(cx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dmig revision`.
-pub(super) fn revision(
-    cx: &Context,
-    message: &str,
-    no_transaction: bool,
-) -> anyhow::Result<ExitCode> {
-    let dir = match config::resolve(&cx.sources, &cx.cwd) {
-        Ok(config) => config.migration_dir,
-        Err(ConfigError::NoMigrationDir { .. }) => cx.cwd.join("migrations"),
-        Err(e) => return Err(e.into()),
-    };
+/// `dmig revision`: in the project's migrations directory, which must exist
+/// (`dmig init` makes one), as `history` requires.
+pub(super) fn revision(cx: &Context, spec: &NewRevision<'_>) -> anyhow::Result<ExitCode> {
+    let config = config::resolve(&cx.sources, &cx.cwd)?;
     let created =
-        scaffold::new_revision(&dir, message, no_transaction, std::time::SystemTime::now())?;
+        scaffold::new_revision(&config.migration_dir, spec, std::time::SystemTime::now())?;
     println!("{}", cx.relative(&created));
     Ok(ExitCode::SUCCESS)
 }

@@ -44,7 +44,7 @@ pub(crate) fn history(revisions: &[Revision]) -> anyhow::Result<()> {
             "{:width$}  {:11}  {:4}  {}",
             r.version,
             yes_no(r.run_in_transaction),
-            yes_no(r.down.is_some()),
+            yes_no(r.has_usable_down()),
             r.printable_name()
         )?;
     }
