@@ -45,7 +45,7 @@ fn quick_offline_run_writes_a_results_table() {
     let text = std::fs::read_to_string(&results).expect("RESULTS.md written");
     assert!(
         text.contains(
-            "| group | N | command | wall median | wall min–max | × floor | peak RSS median |"
+            "| group | N | command | wall median | wall min–max | × floor | CPU median | instructions | peak RSS median |"
         ),
         "no table header in:\n{text}"
     );
@@ -56,7 +56,9 @@ fn quick_offline_run_writes_a_results_table() {
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
     let median = millis(cells[4]).unwrap_or_else(|| panic!("median is not a duration: {row}"));
     assert!(median > 0.0, "{row}");
-    assert!(cells[7].ends_with(" MiB"), "peak RSS is not in MiB: {row}");
+    let cpu = millis(cells[7]).unwrap_or_else(|| panic!("CPU is not a duration: {row}"));
+    assert!(cpu > 0.0, "{row}");
+    assert!(cells[9].ends_with(" MiB"), "peak RSS is not in MiB: {row}");
     assert!(
         text.lines()
             .any(|line| line.starts_with("| offline | 20 | cat up.sql (floor) |")),
