@@ -596,3 +596,33 @@ fn revision_without_a_migrations_directory_says_to_run_init() {
         .stderr(predicate::str::contains("run `dmig init`"));
     assert!(!p.path().join("migrations").exists());
 }
+
+#[test]
+fn completions_for_every_shell_name_the_commands() {
+    let p = two().build();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = p.dmig().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        for command in ["upgrade", "downgrade", "stamp", "revision", "completions"] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack {command}"
+            );
+        }
+        if shell == "bash" {
+            let path = p.path().join("dmig.bash");
+            std::fs::write(&path, &script).expect("write");
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .output()
+                .expect("bash -n");
+            assert!(
+                check.status.success(),
+                "{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
+    p.dmig().args(["completions", "tcsh"]).assert().code(2);
+}

@@ -49,6 +49,11 @@ pub enum Command {
     Show(ShowArgs),
     /// Create diesel.toml, migrations/ and sql-out/ where missing.
     Init,
+    /// Print a completion script for SHELL to stdout (e.g. `dmig completions bash > /etc/bash_completion.d/dmig`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Online or offline, for commands that can do both.

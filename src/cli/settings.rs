@@ -17,6 +17,8 @@ use crate::render::Output;
 pub(crate) enum Task {
     /// `init`.
     Init,
+    /// `completions`.
+    Completions { shell: clap_complete::Shell },
     /// `revision`.
     Revision {
         message: String,
@@ -118,6 +120,7 @@ impl Settings {
         };
         let task = match cli.command {
             Command::Init => Task::Init,
+            Command::Completions { shell } => Task::Completions { shell },
             Command::Revision(args) => Task::Revision {
                 // clap requires one of the two.
                 message: args.name.or(args.message).unwrap_or_default(),

@@ -32,6 +32,11 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     };
     match settings.task {
         Task::Init => scaffold::init(&cx),
+        Task::Completions { shell } => {
+            let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "dmig", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Task::Revision {
             message,
             version,
