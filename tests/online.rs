@@ -651,3 +651,59 @@ fn durations_are_checked_before_anything_runs() {
         .stderr(predicate::str::contains("invalid duration `5 minutes`"));
     assert!(db.versions().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_too_small_for_the_lock_and_the_work_is_refused_at_once() {
+    use diesel_async::pooled_connection::bb8::Pool;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+    use diesel_async::AsyncPgConnection;
+
+    let db = TestDb::new("library_pool_of_one");
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(db.url());
+    let pool = Pool::builder()
+        .max_size(1)
+        .connection_timeout(std::time::Duration::from_secs(60))
+        .build(manager)
+        .await
+        .expect("pool");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let revisions = dmig::source::discover(&dir).expect("discover").revisions;
+    let started = std::time::Instant::now();
+    let error = dmig::online::upgrade_to_head(&pool, &revisions)
+        .await
+        .expect_err("a pool of one");
+    // Not the pool's 60 s timeout: refused before anything waits.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(
+        error.to_string(),
+        "the connection pool holds at most 1 connection(s) but a run needs 2 at once (one holds the migration lock); build it with max_size(2) or more"
+    );
+    assert!(db.versions().is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_current_thread_runtime_is_an_error_not_a_panic() {
+    use diesel_async::pooled_connection::bb8::Pool;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+    use diesel_async::AsyncPgConnection;
+
+    let db = TestDb::new("library_current_thread");
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(db.url());
+    let pool = Pool::builder()
+        .max_size(2)
+        .build(manager)
+        .await
+        .expect("pool");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let revisions = dmig::source::discover(&dir).expect("discover").revisions;
+    let error = dmig::online::upgrade_to_head(&pool, &revisions)
+        .await
+        .expect_err("current-thread runtime");
+    assert!(
+        error
+            .to_string()
+            .starts_with("dmig migrates on tokio's multi-thread runtime"),
+        "{error}"
+    );
+    assert!(db.versions().is_empty());
+}

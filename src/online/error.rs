@@ -49,6 +49,21 @@ pub enum OnlineError {
         /// The run was one transaction, now rolled back.
         single_transaction: bool,
     },
+    /// The pool cannot hand out the sessions a run needs at once.
+    #[error(
+        "the connection pool holds at most {size} connection(s) but a run needs {needed} at once (one holds the migration lock); build it with max_size({needed}) or more"
+    )]
+    PoolTooSmall {
+        /// The pool's `max_size`.
+        size: u32,
+        /// What the run needs.
+        needed: u32,
+    },
+    /// The harness needs tokio's multi-thread runtime (`block_in_place`).
+    #[error(
+        "dmig migrates on tokio's multi-thread runtime, and this is a current-thread one: use #[tokio::main] (multi-thread by default), #[tokio::test(flavor = \"multi_thread\")], or run the migration in tokio::task::spawn_blocking of a multi-thread runtime"
+    )]
+    CurrentThreadRuntime,
     /// Two tables named `__diesel_schema_migrations` in schemas on the
     /// session's `search_path`: which one is meant cannot be told.
     #[error(

@@ -208,6 +208,18 @@ where
     Harness<M>: MigrationHarness<DieselBackend<M>>,
     DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
+    // Diesel's harness would panic inside diesel-async on a current-thread
+    // runtime, and a pool too small would wait out its timeout: say so now.
+    if tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+    {
+        return Err(OnlineError::CurrentThreadRuntime);
+    }
+    let needed = options.pooled_sessions(request);
+    let size = pool.config().max_size;
+    if size < needed {
+        return Err(OnlineError::PoolTooSmall { size, needed });
+    }
     let mut lock_conn = checkout(pool).await?;
     lock::acquire(&mut *lock_conn, options.lock_wait, |holder| {
         events.waiting_for_lock(holder)
