@@ -707,3 +707,97 @@ async fn a_current_thread_runtime_is_an_error_not_a_panic() {
     );
     assert!(db.versions().is_empty());
 }
+
+#[test]
+fn downgrade_reverts_one_by_default_and_all_with_all() {
+    let p = project("revert_default").sample().build();
+    let db = TestDb::new("revert_default");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    dmig(&p, &db).arg("downgrade").assert().success();
+    assert_eq!(db.versions(), SAMPLE_VERSIONS[..4]);
+    dmig(&p, &db)
+        .args(["downgrade", "--all"])
+        .assert()
+        .success();
+    assert!(db.versions().is_empty());
+    dmig(&p, &db)
+        .args(["downgrade", "--all", "base"])
+        .assert()
+        .code(2);
+}
+
+fn redo_project() -> Project {
+    project("redo")
+        .migration(
+            "1_a",
+            "CREATE TABLE a (id INT PRIMARY KEY);\n",
+            Some("DROP TABLE a;\n"),
+        )
+        .migration(
+            "2_b",
+            "CREATE TABLE b (id INT PRIMARY KEY);\n",
+            Some("DROP TABLE b;\n"),
+        )
+        .build()
+}
+
+#[test]
+fn redo_reverts_and_reapplies_the_newest_in_one_transaction() {
+    let p = redo_project();
+    let db = TestDb::new("redo");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    db.psql("INSERT INTO a VALUES (1); INSERT INTO b VALUES (1);");
+    dmig(&p, &db)
+        .arg("redo")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("reverted 2_b"))
+        .stderr(predicate::str::contains("applied 2_b"))
+        .stderr(predicate::str::contains("redid 1 revision(s) above 1"));
+    assert_eq!(db.versions(), ["1", "2"]);
+    assert_eq!(db.psql("SELECT count(*) FROM b"), "0", "b was recreated");
+    assert_eq!(db.psql("SELECT count(*) FROM a"), "1", "a was left alone");
+    dmig(&p, &db).args(["redo", "-n", "2"]).assert().success();
+    assert_eq!(db.psql("SELECT count(*) FROM a"), "0");
+
+    // An up.sql that fails on the way back: the revert is rolled back too.
+    db.psql("INSERT INTO b VALUES (7);");
+    std::fs::write(
+        p.path().join("migrations/2_b/up.sql"),
+        "CREATE TABLE b (id INT PRIMARY KEY);\nSELECT 1/0;\n",
+    )
+    .expect("break up.sql");
+    dmig(&p, &db)
+        .arg("redo")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the whole run was one transaction",
+        ));
+    assert_eq!(db.versions(), ["1", "2"]);
+    assert_eq!(db.psql("SELECT id FROM b"), "7", "nothing changed");
+}
+
+#[test]
+fn redo_sql_renders_the_pair_and_psql_agrees_with_online() {
+    let p = redo_project();
+    let on = TestDb::new("redo_online");
+    let off = TestDb::new("redo_offline");
+    for db in [&on, &off] {
+        dmig(&p, db).arg("upgrade").assert().success();
+    }
+    dmig(&p, &on).arg("redo").assert().success();
+    let script = p.render(&["redo", "--sql"]);
+    let text = std::fs::read_to_string(&script).expect("script");
+    let down = text
+        .find("-- Running downgrade 2 (2_b)")
+        .expect("the revert");
+    let up = text.find("-- Running upgrade 2 (2_b)").expect("the apply");
+    assert!(down < up, "{text}");
+    assert!(
+        text.contains("one transaction for the whole script"),
+        "{text}"
+    );
+    off.run_script(&script);
+    assert_same_database(&on, &off);
+}

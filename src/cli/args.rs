@@ -31,8 +31,10 @@ pub struct Cli {
 pub enum Command {
     /// Bring the database (or, with --sql, a script) up to TARGET [default: head].
     Upgrade(UpgradeArgs),
-    /// Revert applied revisions down to TARGET (with --sql: a FROM:TO range, e.g. head:base).
+    /// Revert applied revisions down to TARGET [default: -1] (with --sql: a FROM:TO range, e.g. head:base).
     Downgrade(DowngradeArgs),
+    /// Revert the newest applied revision (or -n N, or --all) and apply it again.
+    Redo(RedoArgs),
     /// Set the version table to TARGET without running any revision SQL.
     Stamp(StampArgs),
     /// Print the applied version(s).
@@ -165,13 +167,35 @@ pub struct UpgradeArgs {
 /// `dmig downgrade`.
 #[derive(Debug, Args)]
 pub struct DowngradeArgs {
-    /// base, a version, a prefix, -N; with --sql a FROM:TO range such as head:base.
+    /// base, a version, a prefix, -N [default: -1]; with --sql a FROM:TO range such as head:base.
     #[arg(allow_hyphen_values = true)]
-    pub target: String,
+    pub target: Option<String>,
+    /// Revert everything: the same as TARGET base (with --sql, head:base).
+    #[arg(long, conflicts_with = "target")]
+    pub all: bool,
     #[command(flatten)]
     pub mode: ModeArgs,
     #[command(flatten)]
     pub transaction: TransactionArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `dmig redo`.
+#[derive(Debug, Args)]
+pub struct RedoArgs {
+    /// How many of the newest applied revisions to redo.
+    #[arg(short = 'n', long = "number", value_name = "N", default_value_t = 1)]
+    pub number: u32,
+    /// Redo every applied revision.
+    #[arg(long, conflicts_with = "number")]
+    pub all: bool,
+    #[command(flatten)]
+    pub mode: ModeArgs,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]

@@ -183,18 +183,63 @@ impl Settings {
             Command::Downgrade(args) => {
                 let transaction = args.transaction.transaction.into();
                 match offline(&args.mode) {
+                    Some(output) => {
+                        let range = match (&args.target, args.all) {
+                            (_, true) => "head:base".to_owned(),
+                            (Some(target), false) => target.clone(),
+                            // Offline nothing says what is applied: FROM is needed.
+                            (None, false) => "-1".to_owned(),
+                        };
+                        Task::Render {
+                            kind: Kind::Downgrade,
+                            range: usage(Range::parse_for(Kind::Downgrade, &range))?,
+                            transaction,
+                            session: args.session.into(),
+                            output,
+                        }
+                    }
+                    None => {
+                        // As `diesel migration revert`: one revision by default.
+                        let target = match (&args.target, args.all) {
+                            (_, true) => "base",
+                            (Some(target), false) => target.as_str(),
+                            (None, false) => "-1",
+                        };
+                        Task::Migrate {
+                            request: Request {
+                                kind: Kind::Downgrade,
+                                target: usage(Target::parse(target))?,
+                                transaction,
+                                strict: false,
+                            },
+                            online: online(args.connect.connect_timeout)?,
+                            session: args.session.into(),
+                            lock_wait: Duration::from_secs(args.lock.lock_wait),
+                            quiet: args.lock.quiet,
+                        }
+                    }
+                }
+            }
+            Command::Redo(args) => {
+                let below = if args.all {
+                    "base".to_owned()
+                } else {
+                    format!("-{}", args.number.max(1))
+                };
+                match offline(&args.mode) {
+                    // Offline, the script redoes the revisions below head.
                     Some(output) => Task::Render {
-                        kind: Kind::Downgrade,
-                        range: usage(Range::parse_for(Kind::Downgrade, &args.target))?,
-                        transaction,
+                        kind: Kind::Redo,
+                        range: Range::parse_for(Kind::Redo, &format!("head:{below}"))?,
+                        transaction: TransactionMode::PerRevision,
                         session: args.session.into(),
                         output,
                     },
                     None => Task::Migrate {
                         request: Request {
-                            kind: Kind::Downgrade,
-                            target: usage(Target::parse(&args.target))?,
-                            transaction,
+                            kind: Kind::Redo,
+                            target: Target::parse(&below)?,
+                            transaction: TransactionMode::PerRevision,
                             strict: false,
                         },
                         online: online(args.connect.connect_timeout)?,

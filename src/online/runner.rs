@@ -43,12 +43,13 @@ pub struct RunOptions {
 impl RunOptions {
     /// The dedicated session a run of `request` uses, if any: the
     /// preparation and the revisions share one session where they must,
-    /// since `--transaction single` spans both, a stamp is all preparation,
-    /// and `init_sql` may change what the preparation sees (its search_path).
+    /// since `--transaction single` spans both (as a redo's one transaction
+    /// does), a stamp is all preparation, and `init_sql` may change what the
+    /// preparation sees (its search_path).
     fn dedicated_for(&self, request: &Request) -> Option<&str> {
         self.dedicated_session.as_deref().filter(|_| {
             request.transaction == TransactionMode::PerRevision
-                && request.kind != Kind::Stamp
+                && !matches!(request.kind, Kind::Stamp | Kind::Redo)
                 && self.session.init_sql.is_empty()
         })
     }

@@ -28,6 +28,9 @@ pub enum Kind {
     Downgrade,
     /// Change the version table only, running no revision SQL.
     Stamp,
+    /// Revert the applied revisions above the target, then apply them again
+    /// (diesel's `migration redo`).
+    Redo,
 }
 
 impl Kind {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::Upgrade => "upgrade",
             Kind::Downgrade => "downgrade",
             Kind::Stamp => "stamp",
+            Kind::Redo => "redo",
         }
     }
 
@@ -46,15 +50,17 @@ impl Kind {
             Kind::Upgrade => "upgraded",
             Kind::Downgrade => "downgraded",
             Kind::Stamp => "stamped",
+            Kind::Redo => "redid",
         }
     }
 
-    /// What one step of it did: `applied`, `reverted`, `stamped`.
-    pub fn step_past(self) -> &'static str {
-        match self {
-            Kind::Upgrade => "applied",
-            Kind::Downgrade => "reverted",
-            Kind::Stamp => "stamped",
+    /// What one step of it in `direction` did: `applied`, `reverted`,
+    /// `stamped`, `unstamped`.
+    pub fn step_past(self, direction: Direction) -> &'static str {
+        match (self, direction) {
+            (Kind::Stamp, Direction::Up) => "stamped",
+            (Kind::Stamp, Direction::Down) => "unstamped",
+            (_, direction) => direction.past(),
         }
     }
 }
@@ -194,7 +200,7 @@ pub fn plan_range<'r>(
     // A relative FROM counts from base going up and from head going down.
     let from_base = match kind {
         Kind::Upgrade | Kind::Stamp => 0,
-        Kind::Downgrade => revisions.len(),
+        Kind::Downgrade | Kind::Redo => revisions.len(),
     };
     let from = match &range.from {
         Some(from) => target::resolve(from, revisions, from_base)?,
@@ -208,9 +214,9 @@ pub fn plan_range<'r>(
     };
     match kind {
         Kind::Upgrade if from > to => return Err(wrong_order("FROM is after TO")),
-        Kind::Downgrade if from < to => {
+        Kind::Downgrade | Kind::Redo if from < to => {
             return Err(wrong_order(
-                "a downgrade goes from the newer FROM down to the older TO",
+                "it goes from the newer FROM down to the older TO",
             ))
         }
         _ => {}
@@ -256,9 +262,27 @@ fn plan_to<'r>(
         Kind::Upgrade => pending_below.collect(),
         Kind::Downgrade => applied_above.collect(),
         Kind::Stamp => applied_above.chain(pending_below).collect(),
+        Kind::Redo => {
+            let down: Vec<Step<'r>> = applied_above.collect();
+            let up: Vec<Step<'r>> = down
+                .iter()
+                .rev()
+                .map(|s| step(Direction::Up)(s.revision))
+                .collect();
+            down.into_iter().chain(up).collect()
+        }
+    };
+    // A redo is all or nothing where the server allows it: one transaction
+    // when every revision in it runs in one (diesel's `redo` is not atomic).
+    let transaction = match request.kind {
+        Kind::Redo if steps.iter().all(|s| s.revision.run_in_transaction) => {
+            TransactionMode::Single
+        }
+        Kind::Redo => TransactionMode::PerRevision,
+        _ => request.transaction,
     };
 
-    if request.kind == Kind::Downgrade {
+    if matches!(request.kind, Kind::Downgrade | Kind::Redo) {
         // Reverting below an applied version that is missing on disk would
         // leave a row nobody can revert.
         let floor = revisions[..target]
@@ -299,7 +323,7 @@ fn plan_to<'r>(
                 }
                 .into());
             }
-            if request.transaction == TransactionMode::Single && !step.revision.run_in_transaction {
+            if transaction == TransactionMode::Single && !step.revision.run_in_transaction {
                 return Err(PlanError::NonTransactionalInSingle {
                     name: step.revision.name.clone(),
                 });
@@ -316,7 +340,7 @@ fn plan_to<'r>(
         to: Position::of(revisions, target),
         steps,
         out_of_order,
-        transaction: request.transaction,
+        transaction,
     })
 }
 

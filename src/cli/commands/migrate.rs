@@ -9,7 +9,7 @@ use crate::cli::report::text::format_duration;
 use crate::cli::settings::Online;
 use crate::dialect::SessionSettings;
 use crate::online::{self, RunOptions};
-use crate::plan::Request;
+use crate::plan::{Kind, Request};
 
 /// Take the lock, plan and run `request`, reporting as it goes.
 pub(super) fn migrate(
@@ -41,6 +41,13 @@ pub(super) fn migrate(
     if !quiet {
         if outcome.steps.is_empty() {
             eprintln!("nothing to do: the database is at {}", outcome.from);
+        } else if outcome.kind == Kind::Redo {
+            eprintln!(
+                "redid {} revision(s) above {} in {}",
+                outcome.steps.len() / 2,
+                outcome.to,
+                format_duration(started.elapsed())
+            );
         } else {
             eprintln!(
                 "{} {} revision(s) from {} to {} in {}",

@@ -14,7 +14,7 @@ const BAR_THRESHOLD: usize = 50;
 
 /// The CLI's [`Events`].
 pub(crate) struct Progress {
-    verb: &'static str,
+    kind: Kind,
     quiet: bool,
     bar: bool,
 }
@@ -23,7 +23,7 @@ impl Progress {
     /// Progress of a `kind` run; `quiet` prints nothing.
     pub(crate) fn new(kind: Kind, quiet: bool) -> Progress {
         Progress {
-            verb: kind.step_past(),
+            kind,
             quiet,
             bar: false,
         }
@@ -85,7 +85,7 @@ impl Events for Progress {
         }
         eprintln!(
             "{} {}  {}",
-            self.verb,
+            self.kind.step_past(step.direction),
             step.revision.printable_name(),
             format_duration(elapsed)
         );
