@@ -400,7 +400,7 @@ async fn a_malformed_url_is_invalid_and_hides_the_password() {
         assert_eq!(
             error.to_string(),
             "invalid database URL `postgres://user:***@[bad`: \
-             invalid connection string: invalid value for option `host`"
+             an IPv6 host has no closing `]` in the database URL"
         );
         for shown in every_rendering(&error) {
             assert!(!shown.contains("pa ss"), "{shown}");

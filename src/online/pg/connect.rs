@@ -1,7 +1,8 @@
-//! Opening connections: the one place that turns a database URL into an
-//! [`AsyncPgConnection`], with TLS when the URL asks for it (see [`super::tls`]),
-//! and that turns tokio-postgres's errors into ones that name host, port,
-//! database and user, never the password.
+//! Opening connections: the one place that turns a database URL (or keyword
+//! string, or the `PG*` environment alone: see [`super::url`]) into an
+//! [`AsyncPgConnection`], with TLS when the settings ask for it (see
+//! [`super::tls`]), and that turns tokio-postgres's errors into ones that
+//! name host, port, database and user, never the password.
 
 use std::error::Error as StdError;
 use std::io;
@@ -14,18 +15,19 @@ use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{Client, Connection, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::conninfo::ConnectTarget;
 use super::tls::{client_config, describe_tls_error};
-use super::url::{parse, scrub, ConnectTarget, Mode, Parsed};
+use super::url::{parse, scrub, Mode, Parsed};
 
 /// Errors connecting; messages name host, port, database and user, never
 /// the password.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The URL cannot be used.
+    /// The URL, or what the environment adds to it, cannot be used.
     #[error("invalid database URL `{url}`: {reason}")]
     InvalidUrl {
-        /// The URL with its password hidden ([`redact_url`]).
+        /// The URL with its password hidden ([`super::redact_url`]).
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -118,8 +120,7 @@ pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection
 
 /// [`establish`] without a timeout, for a runtime that has no timer.
 pub async fn establish_untimed(url: &str) -> Result<AsyncPgConnection, ConnectError> {
-    let parsed = parse(url)?;
-    connect(parsed).await
+    connect(parse(url)?).await
 }
 
 /// A bb8 connection manager whose connections come from [`establish`]
@@ -206,9 +207,9 @@ impl LastConnectError {
 // Connecting
 
 async fn connect(parsed: Parsed) -> Result<AsyncPgConnection, ConnectError> {
+    let config = parsed.config();
     if parsed.tls.mode == Mode::Plain {
-        let (client, connection) = parsed
-            .config
+        let (client, connection) = config
             .connect(tokio_postgres::NoTls)
             .await
             .map_err(|error| classify(&error, &parsed))?;
@@ -218,8 +219,7 @@ async fn connect(parsed: Parsed) -> Result<AsyncPgConnection, ConnectError> {
         target: Box::new(parsed.target.clone()),
         reason,
     })?;
-    let (client, connection) = parsed
-        .config
+    let (client, connection) = config
         .connect(MakeRustlsConnect::new(tls_config))
         .await
         .map_err(|error| classify(&error, &parsed))?;

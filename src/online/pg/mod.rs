@@ -17,7 +17,8 @@ pub mod url;
 pub use connect::{
     establish, pool_manager, pool_manager_with_errors, ConnectError, LastConnectError,
 };
-pub use url::{redact_url, target, ConnectTarget};
+pub use conninfo::ConnectTarget;
+pub use url::{redact_url, target};
 
 use std::time::Duration;
 
