@@ -118,9 +118,17 @@ pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection
     }
 }
 
-/// [`establish`] without a timeout, for a runtime that has no timer.
+/// [`establish`] without a timeout, for a runtime that has no timer: not
+/// even the `connect_timeout` of the URL or `PGCONNECT_TIMEOUT`, which
+/// tokio-postgres would apply with tokio's timer (and panic without one).
+/// TCP keepalives still bound a dead peer.
 pub async fn establish_untimed(url: &str) -> Result<AsyncPgConnection, ConnectError> {
-    connect(parse(url)?).await
+    connect(untimed(parse(url)?)).await
+}
+
+/// What [`establish_untimed`] connects with.
+fn untimed(parsed: Parsed) -> Parsed {
+    parsed.without_connect_timeout()
 }
 
 /// A bb8 connection manager whose connections come from [`establish`]
@@ -354,6 +362,62 @@ pub(super) fn lowercase_first(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::online::pg::conninfo::Environment;
+    use crate::online::pg::url::parse_in;
+
+    #[test]
+    fn the_untimed_config_has_no_connect_timeout_and_keeps_the_session_settings() {
+        let var = |name: &str| (name == "PGCONNECT_TIMEOUT").then(|| "7".to_owned());
+        let env = Environment {
+            var: &var,
+            home: None,
+            socket_dirs: Vec::new(),
+        };
+        for (url, given) in [
+            ("postgres://app@db/app?connect_timeout=5", 5),
+            ("host=db user=app connect_timeout=5", 5),
+            ("postgres://app@db/app", 7),
+            ("", 7),
+        ] {
+            let parsed = parse_in(url, &env).unwrap();
+            // The timed path keeps it: it is libpq's per-attempt timeout.
+            assert_eq!(
+                parsed.config().get_connect_timeout(),
+                Some(&Duration::from_secs(given)),
+                "{url:?}"
+            );
+            let config = untimed(parsed).config();
+            assert_eq!(config.get_connect_timeout(), None, "{url:?}");
+            // The work session is a dmig session like the others.
+            assert_eq!(config.get_application_name(), Some("dmig"), "{url:?}");
+            assert!(config.get_keepalives(), "{url:?}");
+            assert_eq!(config.get_keepalives_idle(), Duration::from_secs(30));
+            assert_eq!(
+                config.get_keepalives_interval(),
+                Some(Duration::from_secs(10))
+            );
+            assert_eq!(config.get_keepalives_retries(), Some(3));
+        }
+    }
+
+    #[test]
+    fn establish_untimed_needs_no_timer_even_with_a_connect_timeout() {
+        // A runtime with I/O and no timer, like the one diesel-async gives
+        // the harness: tokio-postgres's timeout would panic in it. Nothing
+        // listens on port 1.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(establish_untimed(
+            "postgres://app@127.0.0.1:1/app?connect_timeout=5",
+        ));
+        assert!(
+            matches!(result, Err(ConnectError::Refused { .. })),
+            "{:?}",
+            result.err()
+        );
+    }
 
     #[test]
     fn connect_error_stays_small() {

@@ -90,6 +90,15 @@ impl Parsed {
     pub(super) fn config(&self) -> tokio_postgres::Config {
         self.info.to_tokio_config()
     }
+
+    /// The same settings without `connect_timeout`: tokio-postgres applies
+    /// it with tokio's timer, which panics in a runtime that has none.
+    /// tokio-postgres's `Config` can set a timeout but never unset one, so
+    /// this works on what it is built from.
+    pub(super) fn without_connect_timeout(mut self) -> Parsed {
+        self.info.connect_timeout = None;
+        self
+    }
 }
 
 /// Reads `url` with this process's environment.
