@@ -1,5 +1,6 @@
 mod bench_smoke;
 mod cli;
+mod conninfo;
 mod failures;
 mod harness;
 mod offline_pg;
