@@ -97,8 +97,24 @@ fn pgpassword_logs_in_when_the_url_has_no_password() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "the server asks for a password and the URL has none",
+            "the server asks for a password and none was given in the URL, PGPASSWORD or a \
+             password file",
         ));
+
+    // With no URL at all, the message says where else it looked.
+    dmig(&p)
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", server.port.to_string())
+        .env("PGUSER", TLS_PASSWORD_USER)
+        .env("PGDATABASE", "postgres")
+        .arg("status")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "cannot connect to 127.0.0.1:{}/postgres as {TLS_PASSWORD_USER}: the server asks \
+             for a password and none was given in PGPASSWORD or a password file",
+            server.port
+        )));
 
     // A wrong one is refused and never shown.
     let wrong = "wrong-Zq9Wx7";
@@ -174,6 +190,52 @@ fn a_password_file_is_used_and_an_unsafe_one_ignored_with_a_warning() {
         "{stderr}"
     );
     assert!(!stderr.contains(TLS_PASSWORD), "{stderr}");
+}
+
+#[test]
+fn a_wrong_password_from_the_password_file_names_the_file() {
+    let server = tls_server();
+    let p = recording_project();
+    let file = p.path().join("pgpass");
+    let wrong = "wrong-Kq8vZ3";
+    write_private(
+        &file,
+        &format!("127.0.0.1:{}:*:{TLS_PASSWORD_USER}:{wrong}\n", server.port),
+    );
+    let assert = dmig(&p)
+        .env("DATABASE_URL", password_user_url(server))
+        .env("PGPASSFILE", &file)
+        .env("DMIG_LOG", "trace")
+        .arg("status")
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to 127.0.0.1:{}/postgres as {TLS_PASSWORD_USER}: password \
+             authentication failed for user \"{TLS_PASSWORD_USER}\"; password retrieved from \
+             file `{}`",
+            server.port,
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Kq8vZ3"), "{stderr}");
+
+    // A wrong password given any other way is not blamed on the file.
+    let assert = dmig(&p)
+        .env("DATABASE_URL", password_user_url(server))
+        .env("PGPASSFILE", &file)
+        .env("PGPASSWORD", wrong)
+        .arg("status")
+        .assert()
+        .code(1);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains("password authentication failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("password retrieved from file"), "{stderr}");
 }
 
 #[test]

@@ -248,7 +248,8 @@ async fn no_password_where_one_is_needed_says_so() {
         error.to_string(),
         format!(
             "cannot connect to 127.0.0.1:{}/postgres as {TLS_PASSWORD_USER}: \
-             the server asks for a password and the URL has none",
+             the server asks for a password and none was given in the URL, PGPASSWORD or a \
+             password file",
             server.port
         )
     );

@@ -15,7 +15,7 @@ use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{Client, Connection, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::conninfo::ConnectTarget;
+use super::conninfo::{ConnectTarget, PasswordSource};
 use super::tls::{client_config, describe_tls_error};
 use super::url::{parse, scrub, Mode, Parsed};
 
@@ -67,11 +67,18 @@ pub enum ConnectError {
         /// PostgreSQL's message, with its hint when it gave one.
         message: String,
     },
-    /// The server wants a password and the URL has none.
-    #[error("cannot connect to {target}: the server asks for a password and the URL has none")]
+    /// The server wants a password and dmig has none.
+    #[error(
+        "cannot connect to {target}: the server asks for a password and none was given in \
+         {searched}"
+    )]
     PasswordMissing {
         /// Where we connected.
         target: Box<ConnectTarget>,
+        /// Where a password could have come from: `the URL, PGPASSWORD or a
+        /// password file`, or `the connection string, ...`, or, with no URL,
+        /// `PGPASSWORD or a password file`.
+        searched: &'static str,
     },
     /// TLS failed: certificate verification, a server without TLS, an
     /// unreadable certificate or key file.
@@ -259,14 +266,16 @@ where
 fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
     let target = Box::new(parsed.target.clone());
     if let Some(db) = error.as_db_error() {
-        let mut message = db.message().to_owned();
-        if let Some(hint) = db.hint() {
-            message.push_str("; hint: ");
-            message.push_str(hint);
-        }
+        let code = db.code().code();
+        let message = server_message(
+            db.message(),
+            db.hint(),
+            code,
+            parsed.info.password_source.as_ref(),
+        );
         return ConnectError::Server {
             target,
-            code: db.code().code().to_owned(),
+            code: code.to_owned(),
             message: scrub(&message, &parsed.secrets),
         };
     }
@@ -311,7 +320,10 @@ fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
     }
     let chain = error_chain(error);
     if chain.ends_with("password missing") {
-        return ConnectError::PasswordMissing { target };
+        return ConnectError::PasswordMissing {
+            target,
+            searched: parsed.password_places,
+        };
     }
     if during_tls {
         let cause = error
@@ -335,6 +347,32 @@ fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
         reason: scrub(&chain, &parsed.secrets),
     }
 }
+
+/// The server's `message`, with its hint, and, as libpq says it, the
+/// password file a rejected password came from (SQLSTATE 28P01): the file
+/// is what to fix, and nothing else names it.
+fn server_message(
+    message: &str,
+    hint: Option<&str>,
+    code: &str,
+    password_source: Option<&PasswordSource>,
+) -> String {
+    let mut message = message.to_owned();
+    if let Some(hint) = hint {
+        message.push_str("; hint: ");
+        message.push_str(hint);
+    }
+    if let (INVALID_PASSWORD, Some(PasswordSource::File(path))) = (code, password_source) {
+        message.push_str(&format!(
+            "; password retrieved from file `{}`",
+            path.display()
+        ));
+    }
+    message
+}
+
+/// SQLSTATE `invalid_password`: password authentication failed.
+const INVALID_PASSWORD: &str = "28P01";
 
 pub(super) fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = lowercase_first(&error.to_string());
@@ -364,6 +402,7 @@ mod tests {
     use super::*;
     use crate::online::pg::conninfo::Environment;
     use crate::online::pg::url::parse_in;
+    use std::path::PathBuf;
 
     #[test]
     fn the_untimed_config_has_no_connect_timeout_and_keeps_the_session_settings() {
@@ -417,6 +456,71 @@ mod tests {
             "{:?}",
             result.err()
         );
+    }
+
+    #[test]
+    fn a_rejected_password_from_the_password_file_names_the_file() {
+        let file = PasswordSource::File(PathBuf::from("/home/app/.pgpass"));
+        let failed = "password authentication failed for user \"app\"";
+        assert_eq!(
+            server_message(failed, None, "28P01", Some(&file)),
+            "password authentication failed for user \"app\"; \
+             password retrieved from file `/home/app/.pgpass`"
+        );
+        // A password given in the URL or PGPASSWORD, or another error: as
+        // the server said it.
+        let given = PasswordSource::Given(crate::online::pg::conninfo::Origin::Env("PGPASSWORD"));
+        assert_eq!(server_message(failed, None, "28P01", Some(&given)), failed);
+        assert_eq!(server_message(failed, None, "28P01", None), failed);
+        assert_eq!(
+            server_message(
+                "database \"x\" does not exist",
+                Some("try y"),
+                "3D000",
+                Some(&file)
+            ),
+            "database \"x\" does not exist; hint: try y"
+        );
+    }
+
+    #[test]
+    fn a_missing_password_names_where_dmig_looked() {
+        let target = Box::new(ConnectTarget {
+            host: "db".into(),
+            port: 5432,
+            database: "app".into(),
+            user: "app".into(),
+        });
+        for (url, said) in [
+            (
+                "postgres://app@db/app",
+                "none was given in the URL, PGPASSWORD or a password file",
+            ),
+            (
+                "host=db",
+                "none was given in the connection string, PGPASSWORD or a password file",
+            ),
+            ("", "none was given in PGPASSWORD or a password file"),
+        ] {
+            let unset = |_: &str| None;
+            let env = Environment {
+                var: &unset,
+                home: None,
+                socket_dirs: Vec::new(),
+            };
+            let error = ConnectError::PasswordMissing {
+                target: target.clone(),
+                searched: parse_in(url, &env).unwrap().password_places,
+            };
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "cannot connect to db:5432/app as app: the server asks for a password and \
+                     {said}"
+                ),
+                "{url:?}"
+            );
+        }
     }
 
     #[test]

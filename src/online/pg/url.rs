@@ -11,7 +11,7 @@
 
 use super::connect::{error_chain, ConnectError};
 use super::conninfo::{
-    self, ConnInfo, ConnectTarget, Environment, SslMode, SslRootCert, TlsVersion,
+    self, ConnInfo, ConnectTarget, Environment, Origin, SslMode, SslRootCert, TlsVersion,
 };
 
 /// Passwords shorter than this are not scrubbed from foreign messages:
@@ -83,6 +83,9 @@ pub(super) struct Parsed {
     pub(super) target: ConnectTarget,
     /// The password as written and as decoded, to scrub from foreign messages.
     pub(super) secrets: Vec<String>,
+    /// Where a password could have come from, for
+    /// [`ConnectError::PasswordMissing`].
+    pub(super) password_places: &'static str,
 }
 
 impl Parsed {
@@ -142,11 +145,17 @@ pub(super) fn parse_in(url: &str, env: &Environment<'_>) -> Result<Parsed, Conne
             "sslcert and sslkey go together: give both or neither".to_owned(),
         ));
     }
+    let password_places = match Origin::of_input(url) {
+        Some(Origin::Url) => "the URL, PGPASSWORD or a password file",
+        Some(_) => "the connection string, PGPASSWORD or a password file",
+        None => "PGPASSWORD or a password file",
+    };
     Ok(Parsed {
         target: info.target(),
         secrets: info.secrets(),
         tls,
         info,
+        password_places,
     })
 }
 
@@ -428,6 +437,24 @@ mod tests {
             versions("postgres://db?sslmode=require&ssl_max_protocol_version=TLSv1.2"),
             [&rustls::version::TLS12]
         );
+    }
+
+    #[test]
+    fn password_places_follow_the_form_of_the_input() {
+        for (url, places) in [
+            (
+                "postgres://app@db/app",
+                "the URL, PGPASSWORD or a password file",
+            ),
+            (
+                "host=db user=app",
+                "the connection string, PGPASSWORD or a password file",
+            ),
+            ("", "PGPASSWORD or a password file"),
+            (" \t", "PGPASSWORD or a password file"),
+        ] {
+            assert_eq!(parse(url).unwrap().password_places, places, "{url:?}");
+        }
     }
 
     #[test]

@@ -190,6 +190,21 @@ pub enum Origin {
     Env(&'static str),
 }
 
+impl Origin {
+    /// The form of `input`, as [`ConnInfo::parse`] reads it: [`Origin::Url`]
+    /// for a `postgres://` URL, [`Origin::ConnString`] for anything else that
+    /// is not blank, `None` for a blank input (the environment alone).
+    pub fn of_input(input: &str) -> Option<Origin> {
+        if uri::split_postgres_scheme(input).is_some() {
+            Some(Origin::Url)
+        } else if input.chars().all(keywords::is_space_char) {
+            None
+        } else {
+            Some(Origin::ConnString)
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -523,6 +538,18 @@ impl ConnInfo {
 mod tests {
     use super::test_env::*;
     use super::*;
+
+    #[test]
+    fn the_form_of_the_input_is_url_connection_string_or_none() {
+        assert_eq!(Origin::of_input("postgres://db"), Some(Origin::Url));
+        assert_eq!(Origin::of_input("postgresql://"), Some(Origin::Url));
+        assert_eq!(Origin::of_input("host=db"), Some(Origin::ConnString));
+        // libpq refuses these as connection strings; they are not URLs.
+        assert_eq!(Origin::of_input(" postgres://db"), Some(Origin::ConnString));
+        assert_eq!(Origin::of_input("mysql://db"), Some(Origin::ConnString));
+        assert_eq!(Origin::of_input(""), None);
+        assert_eq!(Origin::of_input(" \t\n\x0b"), None);
+    }
 
     #[test]
     fn names_a_server_looks_at_the_location_variables() {
