@@ -9,6 +9,8 @@
 //! the password file included; this module turns what it read into dmig's
 //! settings.
 
+use std::path::PathBuf;
+
 use super::connect::{error_chain, ConnectError};
 use super::conninfo::{
     self, ConnInfo, ConnectTarget, Environment, Origin, SslMode, SslRootCert, TlsVersion,
@@ -67,8 +69,8 @@ pub(super) enum Mode {
 pub(super) struct TlsSettings {
     pub(super) mode: Mode,
     pub(super) root_cert: Option<SslRootCert>,
-    pub(super) cert: Option<std::path::PathBuf>,
-    pub(super) key: Option<std::path::PathBuf>,
+    pub(super) cert: Option<PathBuf>,
+    pub(super) key: Option<PathBuf>,
     pub(super) sni: bool,
     /// The TLS versions `ssl_min_protocol_version` and
     /// `ssl_max_protocol_version` allow (by default 1.2 and 1.3).

@@ -1,5 +1,5 @@
 //! The TLS settings, checked as libpq checks them, for dmig's own TLS
-//! (`super::super::tls`): tokio-postgres only learns whether TLS is off,
+//! (`online::pg::tls`): tokio-postgres only learns whether TLS is off,
 //! preferred or required.
 
 use std::path::PathBuf;
