@@ -868,7 +868,7 @@ fn connection_failures_exit_1_with_one_line_naming_the_target_never_the_password
         &format!("postgres://app:{secret}@127.0.0.1:notaport/appdb"),
         &[],
         "invalid database URL `postgres://app:***@127.0.0.1:notaport/appdb`: \
-         invalid connection string: invalid value for option `port`",
+         invalid port `notaport` in the database URL: expected a number from 1 to 65535",
         secret,
     );
 }

@@ -1,5 +1,6 @@
 mod bench_smoke;
 mod cli;
+mod conninfo;
 mod embedding;
 mod failures;
 mod harness;

@@ -9,6 +9,7 @@ use super::UsageError;
 use crate::config::Sources;
 use crate::dialect::SessionSettings;
 use crate::error::PlanError;
+use crate::online::pg::conninfo::Environment;
 use crate::plan::{Kind, Range, Request, Target, TransactionMode};
 use crate::render::Output;
 
@@ -65,7 +66,8 @@ pub(crate) enum Task {
 /// How to reach the database.
 #[derive(Debug, Clone)]
 pub(crate) struct Online {
-    /// The database URL (it may hold a password: never print it).
+    /// The database URL or keyword string (it may hold a password: never
+    /// print it); empty to connect by the `PG*` environment alone.
     pub url: String,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
@@ -108,11 +110,18 @@ impl Settings {
         };
         let url = cli.database_url;
         let online = |timeout: u64| -> anyhow::Result<Online> {
-            let url = url.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-                UsageError(
-                    "no database URL: pass --database-url or set DATABASE_URL (a .env file works too); to render SQL without a database, use --sql".to_string(),
-                )
-            })?;
+            // Like psql without arguments, PGHOST, PGDATABASE & co. alone say
+            // where to go; the empty URL then means "the environment".
+            let from_env = || Environment::system().names_a_server().then(String::new);
+            let url = url
+                .clone()
+                .filter(|u| !u.trim().is_empty())
+                .or_else(from_env)
+                .ok_or_else(|| {
+                    UsageError(
+                        "no database URL: pass --database-url or set DATABASE_URL (a .env file works too) or PGHOST/PGDATABASE; to render SQL without a database, use --sql".to_string(),
+                    )
+                })?;
             Ok(Online {
                 url,
                 connect_timeout: Duration::from_secs(timeout),

@@ -17,6 +17,52 @@ pub const SAMPLE_VERSIONS: [&str; 5] = [
     "20240105000000",
 ];
 
+/// libpq's environment variables, which dmig reads as libpq does: a
+/// developer's `PGHOST` or `PGSSLMODE` must not steer the tests.
+pub const PG_VARS: [&str; 41] = [
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGOPTIONS",
+    "PGAPPNAME",
+    "PGSSLMODE",
+    "PGREQUIRESSL",
+    "PGSSLNEGOTIATION",
+    "PGSSLCOMPRESSION",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLCERTMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLSNI",
+    "PGREQUIREPEER",
+    "PGREQUIREAUTH",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGMINPROTOCOLVERSION",
+    "PGMAXPROTOCOLVERSION",
+    "PGGSSENCMODE",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+    "PGGSSDELEGATION",
+    "PGCONNECT_TIMEOUT",
+    "PGCLIENTENCODING",
+    "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
+    "PGCHANNELBINDING",
+    "PGDATESTYLE",
+    "PGTZ",
+    "PGGEQO",
+    "PGSYSCONFDIR",
+];
+
 /// A project on disk, removed on drop.
 pub struct Project {
     dir: tempfile::TempDir,
@@ -118,7 +164,7 @@ impl Project {
     }
 
     /// `dmig` run in the project root with a clean environment for the
-    /// variables dmig reads.
+    /// variables dmig reads (libpq's `PG*` ones included).
     pub fn dmig(&self) -> Command {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("dmig"));
         cmd.current_dir(self.path())
@@ -126,6 +172,9 @@ impl Project {
             .env_remove("MIGRATION_DIRECTORY")
             .env_remove("DIESEL_CONFIG_FILE")
             .env_remove("DMIG_LOG");
+        for var in PG_VARS {
+            cmd.env_remove(var);
+        }
         cmd
     }
 

@@ -1,7 +1,8 @@
-//! Opening connections: the one place that turns a database URL into an
-//! [`AsyncPgConnection`], with TLS when the URL asks for it (see [`super::tls`]),
-//! and that turns tokio-postgres's errors into ones that name host, port,
-//! database and user, never the password.
+//! Opening connections: the one place that turns a database URL (or keyword
+//! string, or the `PG*` environment alone: see [`super::url`]) into an
+//! [`AsyncPgConnection`], with TLS when the settings ask for it (see
+//! [`super::tls`]), and that turns tokio-postgres's errors into ones that
+//! name host, port, database and user, never the password.
 
 use std::error::Error as StdError;
 use std::io;
@@ -14,18 +15,19 @@ use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{Client, Connection, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::conninfo::{ConnectTarget, PasswordSource};
 use super::tls::{client_config, describe_tls_error};
-use super::url::{parse, scrub, ConnectTarget, Mode, Parsed};
+use super::url::{parse, scrub, Mode, Parsed};
 
 /// Errors connecting; messages name host, port, database and user, never
 /// the password.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The URL cannot be used.
+    /// The URL, or what the environment adds to it, cannot be used.
     #[error("invalid database URL `{url}`: {reason}")]
     InvalidUrl {
-        /// The URL with its password hidden ([`redact_url`]).
+        /// The URL with its password hidden ([`super::redact_url`]).
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -65,11 +67,18 @@ pub enum ConnectError {
         /// PostgreSQL's message, with its hint when it gave one.
         message: String,
     },
-    /// The server wants a password and the URL has none.
-    #[error("cannot connect to {target}: the server asks for a password and the URL has none")]
+    /// The server wants a password and dmig has none.
+    #[error(
+        "cannot connect to {target}: the server asks for a password and none was given in \
+         {searched}"
+    )]
     PasswordMissing {
         /// Where we connected.
         target: Box<ConnectTarget>,
+        /// Where a password could have come from: `the URL, PGPASSWORD or a
+        /// password file`, or `the connection string, ...`, or, with no URL,
+        /// `PGPASSWORD or a password file`.
+        searched: &'static str,
     },
     /// TLS failed: certificate verification, a server without TLS, an
     /// unreadable certificate or key file.
@@ -116,10 +125,17 @@ pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection
     }
 }
 
-/// [`establish`] without a timeout, for a runtime that has no timer.
+/// [`establish`] without a timeout, for a runtime that has no timer: not
+/// even the `connect_timeout` of the URL or `PGCONNECT_TIMEOUT`, which
+/// tokio-postgres would apply with tokio's timer (and panic without one).
+/// TCP keepalives still bound a dead peer.
 pub async fn establish_untimed(url: &str) -> Result<AsyncPgConnection, ConnectError> {
-    let parsed = parse(url)?;
-    connect(parsed).await
+    connect(untimed(parse(url)?)).await
+}
+
+/// What [`establish_untimed`] connects with.
+fn untimed(parsed: Parsed) -> Parsed {
+    parsed.without_connect_timeout()
 }
 
 /// A bb8 connection manager whose connections come from [`establish`]
@@ -206,9 +222,9 @@ impl LastConnectError {
 // Connecting
 
 async fn connect(parsed: Parsed) -> Result<AsyncPgConnection, ConnectError> {
+    let config = parsed.config();
     if parsed.tls.mode == Mode::Plain {
-        let (client, connection) = parsed
-            .config
+        let (client, connection) = config
             .connect(tokio_postgres::NoTls)
             .await
             .map_err(|error| classify(&error, &parsed))?;
@@ -218,8 +234,7 @@ async fn connect(parsed: Parsed) -> Result<AsyncPgConnection, ConnectError> {
         target: Box::new(parsed.target.clone()),
         reason,
     })?;
-    let (client, connection) = parsed
-        .config
+    let (client, connection) = config
         .connect(MakeRustlsConnect::new(tls_config))
         .await
         .map_err(|error| classify(&error, &parsed))?;
@@ -251,14 +266,16 @@ where
 fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
     let target = Box::new(parsed.target.clone());
     if let Some(db) = error.as_db_error() {
-        let mut message = db.message().to_owned();
-        if let Some(hint) = db.hint() {
-            message.push_str("; hint: ");
-            message.push_str(hint);
-        }
+        let code = db.code().code();
+        let message = server_message(
+            db.message(),
+            db.hint(),
+            code,
+            parsed.info.password_source.as_ref(),
+        );
         return ConnectError::Server {
             target,
-            code: db.code().code().to_owned(),
+            code: code.to_owned(),
             message: scrub(&message, &parsed.secrets),
         };
     }
@@ -303,7 +320,10 @@ fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
     }
     let chain = error_chain(error);
     if chain.ends_with("password missing") {
-        return ConnectError::PasswordMissing { target };
+        return ConnectError::PasswordMissing {
+            target,
+            searched: parsed.password_places,
+        };
     }
     if during_tls {
         let cause = error
@@ -327,6 +347,32 @@ fn classify(error: &tokio_postgres::Error, parsed: &Parsed) -> ConnectError {
         reason: scrub(&chain, &parsed.secrets),
     }
 }
+
+/// The server's `message`, with its hint, and, as libpq says it, the
+/// password file a rejected password came from (SQLSTATE 28P01): the file
+/// is what to fix, and nothing else names it.
+fn server_message(
+    message: &str,
+    hint: Option<&str>,
+    code: &str,
+    password_source: Option<&PasswordSource>,
+) -> String {
+    let mut message = message.to_owned();
+    if let Some(hint) = hint {
+        message.push_str("; hint: ");
+        message.push_str(hint);
+    }
+    if let (INVALID_PASSWORD, Some(PasswordSource::File(path))) = (code, password_source) {
+        message.push_str(&format!(
+            "; password retrieved from file `{}`",
+            path.display()
+        ));
+    }
+    message
+}
+
+/// SQLSTATE `invalid_password`: password authentication failed.
+const INVALID_PASSWORD: &str = "28P01";
 
 pub(super) fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = lowercase_first(&error.to_string());
@@ -354,6 +400,128 @@ pub(super) fn lowercase_first(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::online::pg::conninfo::Environment;
+    use crate::online::pg::url::parse_in;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_untimed_config_has_no_connect_timeout_and_keeps_the_session_settings() {
+        let var = |name: &str| (name == "PGCONNECT_TIMEOUT").then(|| "7".to_owned());
+        let env = Environment {
+            var: &var,
+            home: None,
+            socket_dirs: Vec::new(),
+        };
+        for (url, given) in [
+            ("postgres://app@db/app?connect_timeout=5", 5),
+            ("host=db user=app connect_timeout=5", 5),
+            ("postgres://app@db/app", 7),
+            ("", 7),
+        ] {
+            let parsed = parse_in(url, &env).unwrap();
+            // The timed path keeps it: it is libpq's per-attempt timeout.
+            assert_eq!(
+                parsed.config().get_connect_timeout(),
+                Some(&Duration::from_secs(given)),
+                "{url:?}"
+            );
+            let config = untimed(parsed).config();
+            assert_eq!(config.get_connect_timeout(), None, "{url:?}");
+            // The work session is a dmig session like the others.
+            assert_eq!(config.get_application_name(), Some("dmig"), "{url:?}");
+            assert!(config.get_keepalives(), "{url:?}");
+            assert_eq!(config.get_keepalives_idle(), Duration::from_secs(30));
+            assert_eq!(
+                config.get_keepalives_interval(),
+                Some(Duration::from_secs(10))
+            );
+            assert_eq!(config.get_keepalives_retries(), Some(3));
+        }
+    }
+
+    #[test]
+    fn establish_untimed_needs_no_timer_even_with_a_connect_timeout() {
+        // A runtime with I/O and no timer, like the one diesel-async gives
+        // the harness: tokio-postgres's timeout would panic in it. Nothing
+        // listens on port 1.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(establish_untimed(
+            "postgres://app@127.0.0.1:1/app?connect_timeout=5",
+        ));
+        assert!(
+            matches!(result, Err(ConnectError::Refused { .. })),
+            "{:?}",
+            result.err()
+        );
+    }
+
+    #[test]
+    fn a_rejected_password_from_the_password_file_names_the_file() {
+        let file = PasswordSource::File(PathBuf::from("/home/app/.pgpass"));
+        let failed = "password authentication failed for user \"app\"";
+        assert_eq!(
+            server_message(failed, None, "28P01", Some(&file)),
+            "password authentication failed for user \"app\"; \
+             password retrieved from file `/home/app/.pgpass`"
+        );
+        // A password given in the URL or PGPASSWORD, or another error: as
+        // the server said it.
+        let given = PasswordSource::Given(crate::online::pg::conninfo::Origin::Env("PGPASSWORD"));
+        assert_eq!(server_message(failed, None, "28P01", Some(&given)), failed);
+        assert_eq!(server_message(failed, None, "28P01", None), failed);
+        assert_eq!(
+            server_message(
+                "database \"x\" does not exist",
+                Some("try y"),
+                "3D000",
+                Some(&file)
+            ),
+            "database \"x\" does not exist; hint: try y"
+        );
+    }
+
+    #[test]
+    fn a_missing_password_names_where_dmig_looked() {
+        let target = Box::new(ConnectTarget {
+            host: "db".into(),
+            port: 5432,
+            database: "app".into(),
+            user: "app".into(),
+        });
+        for (url, said) in [
+            (
+                "postgres://app@db/app",
+                "none was given in the URL, PGPASSWORD or a password file",
+            ),
+            (
+                "host=db",
+                "none was given in the connection string, PGPASSWORD or a password file",
+            ),
+            ("", "none was given in PGPASSWORD or a password file"),
+        ] {
+            let unset = |_: &str| None;
+            let env = Environment {
+                var: &unset,
+                home: None,
+                socket_dirs: Vec::new(),
+            };
+            let error = ConnectError::PasswordMissing {
+                target: target.clone(),
+                searched: parse_in(url, &env).unwrap().password_places,
+            };
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "cannot connect to db:5432/app as app: the server asks for a password and \
+                     {said}"
+                ),
+                "{url:?}"
+            );
+        }
+    }
 
     #[test]
     fn connect_error_stays_small() {

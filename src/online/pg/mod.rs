@@ -1,5 +1,7 @@
 //! PostgreSQL: [`Backend`] for diesel-async's `AsyncPgConnection`.
 //!
+//! - [`conninfo`]: connection settings read as libpq reads them (URL or
+//!   keyword string, the `PG*` environment, the password file);
 //! - [`url`]: reading a database URL, redacting it;
 //! - [`connect`]: opening connections and naming what failed;
 //! - [`tls`]: rustls for `sslmode`;
@@ -7,6 +9,7 @@
 //!   session state, as the runner needs them.
 
 pub mod connect;
+pub mod conninfo;
 pub mod local;
 pub mod tls;
 pub mod url;
@@ -14,7 +17,8 @@ pub mod url;
 pub use connect::{
     establish, pool_manager, pool_manager_with_errors, ConnectError, LastConnectError,
 };
-pub use url::{redact_url, target, ConnectTarget};
+pub use conninfo::ConnectTarget;
+pub use url::{redact_url, target};
 
 use std::time::Duration;
 

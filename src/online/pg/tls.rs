@@ -3,8 +3,9 @@
 //! `AsyncPgConnection::establish` always connects in plain text, and
 //! tokio-postgres 0.7 knows only `sslmode=disable|prefer|require` and none
 //! of libpq's certificate options. So dmig reads those options itself
-//! ([`super::url`]), hands tokio-postgres a URL without them, and does the
-//! TLS here:
+//! ([`super::conninfo`], from the URL or the `PGSSL*` environment), tells
+//! tokio-postgres only whether TLS is off, preferred or required, and does
+//! the TLS here:
 //!
 //! | `sslmode`                   | TLS                        | server certificate                                   |
 //! |-----------------------------|----------------------------|------------------------------------------------------|
@@ -17,8 +18,10 @@
 //! Without `sslmode` dmig connects in plain text, as diesel-async does (libpq
 //! would try TLS first). `sslrootcert=system` names the system's roots, as in
 //! libpq 16. `sslcert` and `sslkey` (PEM) send a client certificate;
-//! `sslsni=0` turns SNI off. libpq's default files under `~/.postgresql/` are
-//! not read: name them in the URL.
+//! `sslsni=0` turns SNI off. `ssl_min_protocol_version` (default `TLSv1.2`)
+//! and `ssl_max_protocol_version` bound the TLS versions; rustls speaks 1.2
+//! and 1.3. libpq's default files under `~/.postgresql/` are not read: name
+//! them in the URL or the environment.
 
 use std::fmt;
 use std::path::Path;
@@ -34,13 +37,14 @@ use rustls::{
 };
 
 use super::connect::lowercase_first;
-use super::url::{Mode, RootCert, TlsSettings};
+use super::conninfo::SslRootCert;
+use super::url::{Mode, TlsSettings};
 
 /// A rustls error in words, with the roots we checked against.
 pub(super) fn describe_tls_error(error: &rustls::Error, settings: &TlsSettings) -> String {
     let roots = match &settings.root_cert {
-        Some(RootCert::File(path)) => format!("sslrootcert `{}`", path.display()),
-        Some(RootCert::System) | None => "the system's root certificates".to_owned(),
+        Some(SslRootCert::File(path)) => format!("sslrootcert `{}`", path.display()),
+        Some(SslRootCert::System) | None => "the system's root certificates".to_owned(),
     };
     match error {
         rustls::Error::InvalidCertificate(certificate) => {
@@ -120,7 +124,7 @@ pub(super) fn client_config(settings: &TlsSettings) -> Result<ClientConfig, Stri
         (_, None) => Arc::new(NoVerification(provider.signature_verification_algorithms)),
     };
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&settings.versions)
         .map_err(|error| lowercase_first(&error.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
@@ -140,11 +144,11 @@ pub(super) fn client_config(settings: &TlsSettings) -> Result<ClientConfig, Stri
 }
 
 fn web_pki_verifier(
-    roots: Option<&RootCert>,
+    roots: Option<&SslRootCert>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<WebPkiServerVerifier>, String> {
     let store = match roots {
-        Some(RootCert::File(path)) => {
+        Some(SslRootCert::File(path)) => {
             let mut store = RootCertStore::empty();
             for certificate in read_certificates(path, "sslrootcert")? {
                 store.add(certificate).map_err(|error| {
@@ -153,7 +157,7 @@ fn web_pki_verifier(
             }
             Arc::new(store)
         }
-        Some(RootCert::System) | None => system_roots()?,
+        Some(SslRootCert::System) | None => system_roots()?,
     };
     WebPkiServerVerifier::builder_with_provider(store, provider.clone())
         .build()

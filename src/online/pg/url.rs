@@ -1,56 +1,33 @@
-//! Reading a PostgreSQL URL: what to connect to (for tokio-postgres), the TLS
-//! settings dmig handles itself, where it points (for messages) and every form
-//! of its password (to scrub from foreign messages). Never panics, never
-//! echoes a password.
+//! Reading a database URL for connecting: what to connect to (for
+//! tokio-postgres), the TLS settings dmig handles itself, where it points (for
+//! messages) and every form of its password (to scrub from foreign messages).
+//! Never panics, never echoes a password.
+//!
+//! The "URL" is anything libpq takes: a `postgres://` URL, a keyword string
+//! (`host=db dbname=app`), or nothing at all, for the `PG*` environment
+//! alone. [`super::conninfo`] reads it as libpq does, the environment and
+//! the password file included; this module turns what it read into dmig's
+//! settings.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use tokio_postgres::config::{Host, SslMode};
-
 use super::connect::{error_chain, ConnectError};
-
-/// What [`redact_url`] returns for a string it cannot read as a URL.
-const UNPARSEABLE: &str = "<unparseable database URL>";
+use super::conninfo::{
+    self, ConnInfo, ConnectTarget, Environment, Origin, SslMode, SslRootCert, TlsVersion,
+};
 
 /// Passwords shorter than this are not scrubbed from foreign messages:
 /// replacing every `a` of a message is no protection and ruins the message.
 const MIN_SCRUB_LEN: usize = 3;
 
-/// Where a URL points, for messages: `host:port/database as user`.
+/// Hides the passwords of a database URL or keyword string:
+/// `postgres://u:***@h/db`, `password=***`, and likewise `sslpassword` and
+/// libpq's other secret keywords ([`conninfo::redact`], the one
+/// implementation).
 ///
-/// With several hosts in the URL, the first one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectTarget {
-    /// Host name, IP address, or Unix socket directory.
-    pub host: String,
-    /// TCP port (also the socket file's number for a Unix socket).
-    pub port: u16,
-    /// Database name.
-    pub database: String,
-    /// Role name.
-    pub user: String,
-}
-
-impl fmt::Display for ConnectTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // An IPv6 address needs brackets before `:port`.
-        if self.host.contains(':') && !self.host.starts_with('/') {
-            write!(f, "[{}]", self.host)?;
-        } else {
-            f.write_str(&self.host)?;
-        }
-        write!(f, ":{}/{} as {}", self.port, self.database, self.user)
-    }
-}
-
-/// Hides the password of a PostgreSQL URL: `postgres://u:***@h/db`, and the
-/// values of `password=` and `sslpassword=` query parameters.
-///
-/// Never panics. A string that is not a `postgres://` or `postgresql://`
-/// URL comes back as `<unparseable database URL>`, never echoed. When it is
-/// unclear where the user info ends (an unencoded `@`, `/` or `?` in the
-/// password), everything that might be password is hidden.
+/// Never panics, and never echoes what may be password: when it is unclear
+/// where a password ends (an unencoded `@`, `/` or `&` in a URL, an unquoted
+/// blank or an unterminated quote in a keyword string), the rest is hidden.
 ///
 /// # Examples
 ///
@@ -60,46 +37,16 @@ impl fmt::Display for ConnectTarget {
 ///     redact_url("postgres://app:s3cret@db.internal:5433/app?sslmode=require"),
 ///     "postgres://app:***@db.internal:5433/app?sslmode=require"
 /// );
+/// assert_eq!(redact_url("host=db password=s3cret"), "host=db password=***");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = split_scheme(url) else {
-        return UNPARSEABLE.to_owned();
-    };
-    let (userinfo, after) = split_userinfo_for_redaction(rest);
-    let mut out = String::from(scheme);
-    if let Some(userinfo) = userinfo {
-        match userinfo.split_once(':') {
-            Some((user, _password)) => {
-                out.push_str(user);
-                out.push_str(":***@");
-            }
-            None => {
-                out.push_str(userinfo);
-                out.push('@');
-            }
-        }
-    }
-    match after.split_once('?') {
-        Some((head, query)) => {
-            out.push_str(head);
-            out.push('?');
-            let pairs: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if is_secret_key(key) => format!("{key}=***"),
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            out.push_str(&pairs.join("&"));
-        }
-        None => out.push_str(after),
-    }
-    out
+    conninfo::redact(url)
 }
 
-/// Parses host, port, database and user out of `url` for messages, with
-/// libpq's defaults for what is missing: host `localhost`, port 5432, user
-/// `$USER` (else `postgres`), database = user.
+/// Parses host, port, database and user out of `url` for messages; what it
+/// leaves out comes from the `PG*` environment, then libpq's defaults (a
+/// local socket directory or `localhost`, port 5432, the OS user, database =
+/// user).
 pub fn target(url: &str) -> Result<ConnectTarget, ConnectError> {
     Ok(parse(url)?.target)
 }
@@ -117,210 +64,101 @@ pub(super) enum Mode {
     VerifyFull,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum RootCert {
-    File(PathBuf),
-    System,
-}
-
+/// What dmig's own TLS ([`super::tls`]) needs to know.
 #[derive(Debug, Clone)]
 pub(super) struct TlsSettings {
     pub(super) mode: Mode,
-    pub(super) root_cert: Option<RootCert>,
+    pub(super) root_cert: Option<SslRootCert>,
     pub(super) cert: Option<PathBuf>,
     pub(super) key: Option<PathBuf>,
     pub(super) sni: bool,
+    /// The TLS versions `ssl_min_protocol_version` and
+    /// `ssl_max_protocol_version` allow (by default 1.2 and 1.3).
+    pub(super) versions: Vec<&'static rustls::SupportedProtocolVersion>,
 }
 
 /// A URL read and checked, ready to connect.
 pub(super) struct Parsed {
-    pub(super) config: tokio_postgres::Config,
+    /// Everything read; [`Parsed::config`] is what tokio-postgres gets.
+    pub(super) info: ConnInfo,
     pub(super) tls: TlsSettings,
     pub(super) target: ConnectTarget,
     /// The password as written and as decoded, to scrub from foreign messages.
     pub(super) secrets: Vec<String>,
+    /// Where a password could have come from, for
+    /// [`ConnectError::PasswordMissing`].
+    pub(super) password_places: &'static str,
 }
 
+impl Parsed {
+    /// The tokio-postgres configuration to connect with.
+    pub(super) fn config(&self) -> tokio_postgres::Config {
+        self.info.to_tokio_config()
+    }
+
+    /// The same settings without `connect_timeout`: tokio-postgres applies
+    /// it with tokio's timer, which panics in a runtime that has none.
+    /// tokio-postgres's `Config` can set a timeout but never unset one, so
+    /// this works on what it is built from.
+    pub(super) fn without_connect_timeout(mut self) -> Parsed {
+        self.info.connect_timeout = None;
+        self
+    }
+}
+
+/// Reads `url` with this process's environment.
 pub(super) fn parse(url: &str) -> Result<Parsed, ConnectError> {
-    let secrets = secrets_of(url);
+    parse_in(url, &Environment::system())
+}
+
+/// [`parse`] with the environment `env`.
+pub(super) fn parse_in(url: &str, env: &Environment<'_>) -> Result<Parsed, ConnectError> {
     let invalid = |reason: String| ConnectError::InvalidUrl {
         url: redact_url(url),
-        reason: scrub(&reason, &secrets),
+        reason,
     };
-    let (scheme, rest) = split_scheme(url)
-        .ok_or_else(|| invalid("expected a postgres:// or postgresql:// URL".to_owned()))?;
-
-    // libpq ends the user info at the first `@`; we take the last one before
-    // the query, so an unencoded `@` in a password works and never leaks into
-    // the host name of a message.
-    let query_start = rest.find('?').unwrap_or(rest.len());
-    let (userinfo, after) = match rest[..query_start].rfind('@') {
-        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-        None => (None, rest),
+    // ConnInfoError's messages never hold a password (conninfo checks it).
+    let info = ConnInfo::parse_with(url, env).map_err(|error| invalid(error_chain(&error)))?;
+    let tls = TlsSettings {
+        mode: match info.sslmode {
+            None | Some(SslMode::Disable | SslMode::Allow) => Mode::Plain,
+            Some(SslMode::Prefer) => Mode::Prefer,
+            Some(SslMode::Require) => Mode::Require,
+            Some(SslMode::VerifyCa) => Mode::VerifyCa,
+            Some(SslMode::VerifyFull) => Mode::VerifyFull,
+        },
+        root_cert: info.sslrootcert.clone(),
+        cert: info.sslcert.clone(),
+        key: info.sslkey.clone(),
+        sni: info.sslsni,
+        versions: [
+            (TlsVersion::V1_2, &rustls::version::TLS12),
+            (TlsVersion::V1_3, &rustls::version::TLS13),
+        ]
+        .into_iter()
+        .filter(|(version, _)| info.allows_tls(*version))
+        .map(|(_, version)| version)
+        .collect(),
     };
-    let (before_query, query) = match after.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (after, None),
-    };
-
-    let mut sslmode: Option<String> = None;
-    let mut tls = TlsSettings {
-        mode: Mode::Plain,
-        root_cert: None,
-        cert: None,
-        key: None,
-        sni: true,
-    };
-    let mut kept: Vec<&str> = Vec::new();
-    for pair in query.into_iter().flat_map(|q| q.split('&')) {
-        if pair.is_empty() {
-            continue;
-        }
-        let Some((raw_key, raw_value)) = pair.split_once('=') else {
-            return Err(invalid("a query parameter has no `=value`".to_owned()));
-        };
-        let key = percent_decode(raw_key)
-            .ok_or_else(|| invalid("a query parameter name is not UTF-8".to_owned()))?;
-        let is_ours = matches!(
-            key.as_str(),
-            "sslmode" | "sslrootcert" | "sslcert" | "sslkey" | "sslsni"
-        );
-        if !is_ours {
-            kept.push(pair);
-            continue;
-        }
-        let value = percent_decode(raw_value)
-            .ok_or_else(|| invalid(format!("the value of `{key}` is not UTF-8")))?;
-        match key.as_str() {
-            "sslmode" => sslmode = Some(value),
-            "sslrootcert" if value == "system" => tls.root_cert = Some(RootCert::System),
-            "sslrootcert" => tls.root_cert = Some(RootCert::File(value.into())),
-            "sslcert" => tls.cert = Some(value.into()),
-            "sslkey" => tls.key = Some(value.into()),
-            _ => {
-                tls.sni = match value.as_str() {
-                    "1" => true,
-                    "0" => false,
-                    _ => return Err(invalid("sslsni must be 0 or 1".to_owned())),
-                }
-            }
-        }
-    }
-    tls.mode = match sslmode.as_deref() {
-        None | Some("disable" | "allow") => Mode::Plain,
-        Some("prefer") => Mode::Prefer,
-        Some("require") => Mode::Require,
-        Some("verify-ca") => Mode::VerifyCa,
-        Some("verify-full") => Mode::VerifyFull,
-        Some(_) => return Err(invalid(
-            "invalid sslmode; expected disable, allow, prefer, require, verify-ca or verify-full"
-                .to_owned(),
-        )),
-    };
+    // libpq would fall back to ~/.postgresql/postgresql.{crt,key}; dmig reads
+    // no default files, so half a pair is a mistake.
     if tls.mode != Mode::Plain && tls.cert.is_some() != tls.key.is_some() {
         return Err(invalid(
             "sslcert and sslkey go together: give both or neither".to_owned(),
         ));
     }
-
-    // Every `@` outside the user info is escaped, so tokio-postgres (which
-    // ends the user info at the first `@` anywhere) reads the URL as we do.
-    // It percent-decodes host, port, database and query values.
-    let mut rebuilt = String::with_capacity(url.len() + 8);
-    rebuilt.push_str(scheme);
-    if let Some(userinfo) = userinfo {
-        rebuilt.push_str(&userinfo.replace('@', "%40"));
-        rebuilt.push('@');
-    }
-    rebuilt.push_str(&before_query.replace('@', "%40"));
-    if !kept.is_empty() {
-        rebuilt.push('?');
-        rebuilt.push_str(&kept.join("&").replace('@', "%40"));
-    }
-    let mut config: tokio_postgres::Config = rebuilt
-        .parse()
-        .map_err(|error: tokio_postgres::Error| invalid(error_chain(&error)))?;
-
-    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-        config.host("localhost");
-    }
-    let user = match config.get_user() {
-        Some(user) => user.to_owned(),
-        None => {
-            let user = default_user();
-            config.user(&user);
-            user
-        }
+    let password_places = match Origin::of_input(url) {
+        Some(Origin::Url) => "the URL, PGPASSWORD or a password file",
+        Some(_) => "the connection string, PGPASSWORD or a password file",
+        None => "PGPASSWORD or a password file",
     };
-    if config.get_dbname().is_none() {
-        config.dbname(&user);
-    }
-    config.ssl_mode(match tls.mode {
-        Mode::Plain => SslMode::Disable,
-        Mode::Prefer => SslMode::Prefer,
-        Mode::Require | Mode::VerifyCa | Mode::VerifyFull => SslMode::Require,
-    });
-
-    let target = target_of(&config);
-    let mut secrets = secrets;
-    if let Some(password) = config.get_password() {
-        secrets.push(String::from_utf8_lossy(password).into_owned());
-    }
     Ok(Parsed {
-        config,
+        target: info.target(),
+        secrets: info.secrets(),
         tls,
-        target,
-        secrets,
+        info,
+        password_places,
     })
-}
-
-fn split_scheme(url: &str) -> Option<(&str, &str)> {
-    ["postgres://", "postgresql://"]
-        .into_iter()
-        .find_map(|scheme| url.strip_prefix(scheme).map(|rest| (scheme, rest)))
-}
-
-/// The user info for redaction: ends at the last `@` before the query, or
-/// failing that at the last `@` anywhere (a password with an unencoded `?`),
-/// so that whatever might be password is hidden.
-fn split_userinfo_for_redaction(rest: &str) -> (Option<&str>, &str) {
-    let query_start = rest.find('?').unwrap_or(rest.len());
-    match rest[..query_start].rfind('@').or_else(|| rest.rfind('@')) {
-        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-        None => (None, rest),
-    }
-}
-
-fn is_secret_key(raw_key: &str) -> bool {
-    percent_decode(raw_key).is_some_and(|key| key == "password" || key == "sslpassword")
-}
-
-/// Every form of every password in `url`, as written and decoded.
-fn secrets_of(url: &str) -> Vec<String> {
-    let mut secrets = Vec::new();
-    let Some((_, rest)) = split_scheme(url) else {
-        return secrets;
-    };
-    let (userinfo, after) = split_userinfo_for_redaction(rest);
-    let mut push = |raw: &str| {
-        secrets.push(raw.to_owned());
-        if let Some(decoded) = percent_decode(raw) {
-            secrets.push(decoded);
-        }
-    };
-    if let Some((_, password)) = userinfo.and_then(|userinfo| userinfo.split_once(':')) {
-        push(password);
-    }
-    if let Some((_, query)) = after.split_once('?') {
-        for pair in query.split('&') {
-            if let Some((key, value)) = pair.split_once('=') {
-                if is_secret_key(key) {
-                    push(value);
-                }
-            }
-        }
-    }
-    secrets
 }
 
 /// `text` with every password in `secrets` replaced by `***`.
@@ -338,56 +176,32 @@ pub(super) fn scrub(text: &str, secrets: &[String]) -> String {
     text
 }
 
-/// `%XX` decoded, as libpq does (a `%` not followed by two hex digits stays);
-/// `None` when the result is not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                // Two hex digits make at most 0xff.
-                out.push((high * 16 + low) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-fn default_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|user| !user.is_empty())
-        .unwrap_or_else(|| "postgres".to_owned())
-}
-
-fn target_of(config: &tokio_postgres::Config) -> ConnectTarget {
-    let host = match config.get_hosts().first() {
-        Some(Host::Tcp(host)) => host.clone(),
-        Some(Host::Unix(path)) => path.display().to_string(),
-        None => config
-            .get_hostaddrs()
-            .first()
-            .map_or_else(|| "localhost".to_owned(), ToString::to_string),
-    };
-    ConnectTarget {
-        host,
-        port: config.get_ports().first().copied().unwrap_or(5432),
-        database: config.get_dbname().unwrap_or_default().to_owned(),
-        user: config.get_user().unwrap_or_default().to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+    use tokio_postgres::config::SslMode as TokioSslMode;
+
+    /// No variable, no home, no socket directory: these tests never read
+    /// the real environment.
+    fn hermetic() -> Environment<'static> {
+        fn unset(_: &str) -> Option<String> {
+            None
+        }
+        Environment {
+            var: &unset,
+            home: None,
+            socket_dirs: Vec::new(),
+        }
+    }
+
+    fn parse(url: &str) -> Result<Parsed, ConnectError> {
+        parse_in(url, &hermetic())
+    }
+
+    fn target(url: &str) -> Result<ConnectTarget, ConnectError> {
+        Ok(parse(url)?.target)
+    }
 
     #[test]
     fn redact_url_hides_the_password() {
@@ -416,13 +230,19 @@ mod tests {
 
     #[test]
     fn redact_url_hides_password_query_parameters() {
+        // What follows a password parameter may be the rest of it (an
+        // unencoded `&`), so it is hidden too.
         assert_eq!(
             redact_url("postgres://db/app?user=app&password=s3cret&sslmode=require"),
-            "postgres://db/app?user=app&password=***&sslmode=require"
+            "postgres://db/app?user=app&password=***&***"
         );
         assert_eq!(
             redact_url("postgres://db/app?pass%77ord=s3cret&sslpassword=k3y"),
-            "postgres://db/app?pass%77ord=***&sslpassword=***"
+            "postgres://db/app?pass%77ord=***&***"
+        );
+        assert_eq!(
+            redact_url("postgres://db/app?sslmode=require&password=s3cret"),
+            "postgres://db/app?sslmode=require&password=***"
         );
     }
 
@@ -450,15 +270,17 @@ mod tests {
     }
 
     #[test]
-    fn redact_url_refuses_what_is_not_a_postgres_url() {
-        for garbage in [
-            "",
-            "app:s3cret@db",
-            "host=db password=s3cret",
-            "mysql://app:s3cret@db/app",
-            "\u{0}\u{ffff}",
+    fn redact_url_shows_nothing_secret_of_what_is_not_a_postgres_url() {
+        // A keyword string is a database URL too now; anything else shows
+        // no more than what provably holds no password.
+        for (input, shown) in [
+            ("", ""),
+            ("app:s3cret@db", "***"),
+            ("host=db password=s3cret", "host=db password=***"),
+            ("mysql://app:s3cret@db/app", "mysql://app:***@db/app"),
+            ("\u{0}\u{ffff}", "***"),
         ] {
-            assert_eq!(redact_url(garbage), UNPARSEABLE);
+            assert_eq!(redact_url(input), shown, "{input:?}");
         }
     }
 
@@ -509,19 +331,57 @@ mod tests {
                 "postgres://app@%2Fvar%2Frun%2Fpostgresql/db",
                 "/var/run/postgresql:5432/db as app",
             ),
+            ("host=db port=6000 user=app", "db:6000/app as app"),
         ] {
             assert_eq!(target(url).unwrap().to_string(), shown);
         }
     }
 
     #[test]
-    fn an_unencoded_at_sign_belongs_to_the_password() {
-        let parsed = parse("postgres://app:p@ss@db/app").unwrap();
-        assert_eq!(parsed.config.get_password(), Some(&b"p@ss"[..]));
+    fn a_keyword_string_or_the_environment_alone_is_a_database_url() {
+        let parsed = parse("host=db dbname='my db' user=app password='it\\'s'").unwrap();
+        assert_eq!(parsed.target.to_string(), "db:5432/my db as app");
+        assert_eq!(parsed.config().get_password(), Some(&b"it's"[..]));
+        let var = |name: &str| match name {
+            "PGHOST" => Some("envhost".to_owned()),
+            "PGPORT" => Some("6543".to_owned()),
+            "PGUSER" => Some("envuser".to_owned()),
+            _ => None,
+        };
+        let env = Environment {
+            var: &var,
+            home: None,
+            socket_dirs: Vec::new(),
+        };
+        let parsed = parse_in("", &env).unwrap();
+        assert_eq!(parsed.target.to_string(), "envhost:6543/envuser as envuser");
+    }
+
+    #[test]
+    fn an_unencoded_at_sign_after_the_user_info_is_refused_without_the_password() {
+        // libpq ends the user info at the first `@` and would connect to host
+        // `ss@db` with password `p`; dmig refuses and says how to write it.
+        let error = parse("postgres://app:p@ss@db/app").err().expect("refused");
+        assert!(
+            matches!(error, ConnectError::InvalidUrl { .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "invalid database URL `postgres://app:***@db/app`: the database URL has an `@` \
+             that is not percent-encoded after its user info, so part of it would be read as \
+             host or database name; write `@` as `%40` and `/` as `%2F` in the user name, \
+             password and database name"
+        );
+        for shown in [format!("{error:?}"), format!("{error:#}")] {
+            assert!(!shown.contains("p@ss"), "{shown}");
+        }
+        let parsed = parse("postgres://app:p%40ss@db/app").unwrap();
+        assert_eq!(parsed.config().get_password(), Some(&b"p@ss"[..]));
         assert_eq!(parsed.target.host, "db");
         let parsed = parse("postgres://db/app?application_name=a@b").unwrap();
         assert_eq!(parsed.target.host, "db");
-        assert_eq!(parsed.config.get_application_name(), Some("a@b"));
+        assert_eq!(parsed.config().get_application_name(), Some("a@b"));
     }
 
     #[test]
@@ -534,36 +394,69 @@ mod tests {
         assert_eq!(parsed.tls.mode, Mode::VerifyFull);
         assert_eq!(
             parsed.tls.root_cert,
-            Some(RootCert::File("/etc/ca.pem".into()))
+            Some(SslRootCert::File("/etc/ca.pem".into()))
         );
         assert!(!parsed.tls.sni);
-        assert_eq!(parsed.config.get_ssl_mode(), SslMode::Require);
-        assert_eq!(parsed.config.get_application_name(), Some("dmig"));
-        assert_eq!(
-            parsed.config.get_connect_timeout(),
-            Some(&Duration::from_secs(3))
-        );
+        let config = parsed.config();
+        assert_eq!(config.get_ssl_mode(), TokioSslMode::Require);
+        assert_eq!(config.get_application_name(), Some("dmig"));
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
 
         let modes = [
-            ("", Mode::Plain, SslMode::Disable),
-            ("?sslmode=disable", Mode::Plain, SslMode::Disable),
-            ("?sslmode=allow", Mode::Plain, SslMode::Disable),
-            ("?sslmode=prefer", Mode::Prefer, SslMode::Prefer),
-            ("?sslmode=require", Mode::Require, SslMode::Require),
-            ("?sslmode=verify-ca", Mode::VerifyCa, SslMode::Require),
+            ("", Mode::Plain, TokioSslMode::Disable),
+            ("?sslmode=disable", Mode::Plain, TokioSslMode::Disable),
+            ("?sslmode=allow", Mode::Plain, TokioSslMode::Disable),
+            ("?sslmode=prefer", Mode::Prefer, TokioSslMode::Prefer),
+            ("?sslmode=require", Mode::Require, TokioSslMode::Require),
+            ("?sslmode=verify-ca", Mode::VerifyCa, TokioSslMode::Require),
         ];
         for (query, mode, ssl_mode) in modes {
             let parsed = parse(&format!("postgres://db/app{query}")).unwrap();
             assert_eq!(parsed.tls.mode, mode, "{query}");
-            assert_eq!(parsed.config.get_ssl_mode(), ssl_mode, "{query}");
+            assert_eq!(parsed.config().get_ssl_mode(), ssl_mode, "{query}");
         }
         assert_eq!(
             parse("postgres://db?sslrootcert=system&sslmode=verify-full")
                 .unwrap()
                 .tls
                 .root_cert,
-            Some(RootCert::System)
+            Some(SslRootCert::System)
         );
+    }
+
+    #[test]
+    fn tls_versions_follow_the_protocol_version_bounds() {
+        let versions = |url: &str| parse(url).unwrap().tls.versions;
+        assert_eq!(
+            versions("postgres://db?sslmode=require"),
+            [&rustls::version::TLS12, &rustls::version::TLS13]
+        );
+        assert_eq!(
+            versions("postgres://db?sslmode=require&ssl_min_protocol_version=TLSv1.3"),
+            [&rustls::version::TLS13]
+        );
+        assert_eq!(
+            versions("postgres://db?sslmode=require&ssl_max_protocol_version=TLSv1.2"),
+            [&rustls::version::TLS12]
+        );
+    }
+
+    #[test]
+    fn password_places_follow_the_form_of_the_input() {
+        for (url, places) in [
+            (
+                "postgres://app@db/app",
+                "the URL, PGPASSWORD or a password file",
+            ),
+            (
+                "host=db user=app",
+                "the connection string, PGPASSWORD or a password file",
+            ),
+            ("", "PGPASSWORD or a password file"),
+            (" \t", "PGPASSWORD or a password file"),
+        ] {
+            assert_eq!(parse(url).unwrap().password_places, places, "{url:?}");
+        }
     }
 
     #[test]
@@ -579,7 +472,9 @@ mod tests {
                 "sslkey",
             ),
             ("postgres://app:s3cret@db/app?oops", "no `=value`"),
-            ("host=db password=s3cret", "postgres://"),
+            ("mysql://app:s3cret@db/app", "postgres://"),
+            ("host=db password='s3cret", "unterminated quoted string"),
+            ("host=db password=s3cret frobnicate=1", "after the password"),
         ];
         for (url, mentions) in cases {
             let error = parse(url).err().unwrap_or_else(|| panic!("{url} parsed"));
@@ -601,19 +496,12 @@ mod tests {
 
     #[test]
     fn scrub_replaces_every_form_of_the_password() {
-        let secrets = secrets_of("postgres://app:p%40ss%20word@db/app?password=other");
+        let secrets = parse("postgres://app:p%40ss%20word@db/app?password=other")
+            .unwrap()
+            .secrets;
         let text = scrub("a p@ss word b p%40ss%20word c other", &secrets);
         assert_eq!(text, "a *** b *** c ***");
         // Too short to scrub without ruining the message.
         assert_eq!(scrub("a b", &["a".to_owned()]), "a b");
-    }
-
-    #[test]
-    fn percent_decode_is_lenient_like_libpq() {
-        assert_eq!(percent_decode("a%20b").as_deref(), Some("a b"));
-        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
-        assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
-        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
-        assert_eq!(percent_decode("%ff"), None);
     }
 }
