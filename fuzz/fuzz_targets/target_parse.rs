@@ -6,9 +6,9 @@
 
 use std::sync::OnceLock;
 
-use dmig::plan::source::version_from_name;
+use dmig::model::{Revision, SqlSource, Version};
 use dmig::plan::target::resolve;
-use dmig::plan::{Range, Revision, SqlSource, Target};
+use dmig::plan::{Range, Target, TargetKind};
 use libfuzzer_sys::fuzz_target;
 
 /// Names chosen so that prefixes, dashed and undashed versions, and names that
@@ -29,7 +29,7 @@ fn revisions() -> &'static [Revision] {
         let mut revisions: Vec<Revision> = NAMES
             .iter()
             .map(|name| Revision {
-                version: version_from_name(name),
+                version: Version::from_dir_name(name),
                 name: name.to_string(),
                 up: SqlSource::Embedded("SELECT 1;"),
                 down: None,
@@ -41,18 +41,19 @@ fn revisions() -> &'static [Revision] {
     })
 }
 
-fn check(target: &Target, raw: &str, revisions: &[Revision], current: usize) {
-    if let Ok(position) = resolve(target, raw, revisions, current) {
+fn check(target: &Target, revisions: &[Revision], current: usize) {
+    if let Ok(position) = resolve(target, revisions, current) {
         assert!(
             position <= revisions.len(),
-            "{raw:?} resolved to {position} of {} (current {current})",
+            "{:?} resolved to {position} of {} (current {current})",
+            target.text(),
             revisions.len()
         );
-        match target {
-            Target::Head => assert_eq!(position, revisions.len()),
-            Target::Base => assert_eq!(position, 0),
-            Target::Revision(_) => assert!(position >= 1),
-            Target::Relative(_) => {}
+        match target.kind() {
+            TargetKind::Head => assert_eq!(position, revisions.len()),
+            TargetKind::Base => assert_eq!(position, 0),
+            TargetKind::Revision(_) => assert!(position >= 1),
+            TargetKind::Relative(_) => {}
         }
     }
 }
@@ -70,12 +71,12 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(target) = Target::parse(&text) {
         assert!(!text.contains(':'));
-        check(&target, &text, revisions, current);
+        check(&target, revisions, current);
     }
     if let Ok(range) = Range::parse(&text) {
         if let Some(from) = &range.from {
-            check(from, &text, revisions, current);
+            check(from, revisions, current);
         }
-        check(&range.to, &text, revisions, current);
+        check(&range.to, revisions, current);
     }
 });
