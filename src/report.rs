@@ -20,6 +20,41 @@ pub struct CurrentReport {
     pub current: Option<Version>,
     /// Every row of the version table, oldest first.
     pub applied: Vec<AppliedRow>,
+    /// The newest version on disk; `null` without revisions (or when the
+    /// migrations directory could not be read).
+    pub head: Option<Version>,
+}
+
+/// `dmig upgrade|downgrade|stamp|redo --format json`: what the run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// [`FORMAT_VERSION`].
+    pub dmig: u32,
+    /// `upgrade`, `downgrade`, `stamp` or `redo`.
+    pub command: &'static str,
+    /// Where the version table started: the newest applied version, `null` at base.
+    pub from: Option<Version>,
+    /// Where it ended (for a redo, the position it reverted to and came back from).
+    pub to: Option<Version>,
+    /// The steps done, in order.
+    pub steps: Vec<StepRow>,
+    /// Directory names of revisions applied although older than the newest applied one.
+    pub out_of_order: Vec<String>,
+    /// The whole run, in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// One step in a [`RunReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    /// The revision's version.
+    pub version: Version,
+    /// The revision's directory name.
+    pub name: String,
+    /// `up` (applied, or stamped) or `down` (reverted, or unstamped).
+    pub direction: &'static str,
+    /// How long it took, in milliseconds (0 for a stamp).
+    pub duration_ms: f64,
 }
 
 /// One row of the version table.
@@ -122,14 +157,41 @@ impl From<&Applied> for AppliedRow {
 }
 
 impl CurrentReport {
-    /// The report of the version table's rows (sorted by version).
-    pub fn new(applied: &[Applied]) -> CurrentReport {
+    /// The report of the version table's rows (sorted by version), with the
+    /// newest version on disk.
+    pub fn new(applied: &[Applied], head: Option<&Version>) -> CurrentReport {
         CurrentReport {
             dmig: FORMAT_VERSION,
             current: applied.last().map(|a| a.version.clone()),
             applied: applied.iter().map(AppliedRow::from).collect(),
+            head: head.cloned(),
         }
     }
+}
+
+impl StepRow {
+    /// A step done in `direction`, taking `elapsed`.
+    pub fn new(
+        version: &Version,
+        name: &str,
+        direction: crate::model::Direction,
+        elapsed: std::time::Duration,
+    ) -> StepRow {
+        StepRow {
+            version: version.clone(),
+            name: name.to_owned(),
+            direction: match direction {
+                crate::model::Direction::Up => "up",
+                crate::model::Direction::Down => "down",
+            },
+            duration_ms: millis(elapsed),
+        }
+    }
+}
+
+/// `elapsed` in milliseconds, to the microsecond.
+pub fn millis(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_micros() as f64) / 1000.0
 }
 
 impl StatusReport {
@@ -243,8 +305,36 @@ mod tests {
 
     #[test]
     fn current_shape() {
-        insta::assert_snapshot!(json(&CurrentReport::new(&applied())));
-        insta::assert_snapshot!("current_at_base", json(&CurrentReport::new(&[])));
+        let head = Version::from_row("20240109000000".into());
+        insta::assert_snapshot!(json(&CurrentReport::new(&applied(), Some(&head))));
+        insta::assert_snapshot!("current_at_base", json(&CurrentReport::new(&[], None)));
+    }
+
+    #[test]
+    fn run_shape() {
+        let report = RunReport {
+            dmig: FORMAT_VERSION,
+            command: "upgrade",
+            from: None,
+            to: Some(Version::from_row("20240102000000".into())),
+            steps: vec![
+                StepRow::new(
+                    &Version::from_row("20240101000000".into()),
+                    "2024-01-01-000000_a",
+                    crate::model::Direction::Up,
+                    std::time::Duration::from_micros(12_345),
+                ),
+                StepRow::new(
+                    &Version::from_row("20240102000000".into()),
+                    "2024-01-02-000000_b",
+                    crate::model::Direction::Up,
+                    std::time::Duration::from_millis(3),
+                ),
+            ],
+            out_of_order: Vec::new(),
+            duration_ms: 20.5,
+        };
+        insta::assert_snapshot!(json(&report));
     }
 
     #[test]

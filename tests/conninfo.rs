@@ -336,7 +336,7 @@ fn a_keyword_value_database_url_works() {
         .args(["--database-url", &conninfo, "current"])
         .assert()
         .success()
-        .stdout("1\n");
+        .stdout("1 (head)\n");
 }
 
 #[test]

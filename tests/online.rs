@@ -319,9 +319,22 @@ fn current_status_history_and_check() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with(
-            "STATE     VERSION         NAME\npending   20240105000000  2024-01-05-000000_index_posts_concurrently\n",
+            "STATE     VERSION         NAME\npending   20240105000000  2024-01-05-000000_index_posts_concurrently  (head)\n",
         ));
     dmig(&p, &db).arg("upgrade").assert().success();
+    // At head, `current` says so, as Alembic's does.
+    dmig(&p, &db)
+        .arg("current")
+        .assert()
+        .success()
+        .stdout("20240105000000 (head)\n");
+    let json = dmig(&p, &db)
+        .args(["current", "--format", "json"])
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(json["dmig"], 1);
+    assert_eq!(json["head"], json["current"]);
     dmig(&p, &db).arg("check").assert().success();
     let check = dmig(&p, &db)
         .args(["check", "--format", "json"])
@@ -800,4 +813,52 @@ fn redo_sql_renders_the_pair_and_psql_agrees_with_online() {
     );
     off.run_script(&script);
     assert_same_database(&on, &off);
+}
+
+#[test]
+fn upgrade_downgrade_stamp_and_redo_report_json_on_request() {
+    let p = redo_project();
+    let db = TestDb::new("run_json");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = dmig(&p, &db).args(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("one JSON document on stdout")
+    };
+    let up = run(&["upgrade", "--format", "json"]);
+    assert_eq!(up["dmig"], 1);
+    assert_eq!(up["command"], "upgrade");
+    assert_eq!(up["from"], serde_json::Value::Null);
+    assert_eq!(up["to"], "2");
+    assert_eq!(up["steps"][0]["name"], "1_a");
+    assert_eq!(up["steps"][1]["direction"], "up");
+    assert!(up["steps"][1]["duration_ms"].as_f64().expect("a number") > 0.0);
+    let redo = run(&["redo", "--format", "json", "--quiet"]);
+    let directions: Vec<_> = redo["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["direction"].clone())
+        .collect();
+    assert_eq!(directions, ["down", "up"]);
+    let down = run(&["downgrade", "--format", "json"]);
+    assert_eq!(
+        (down["from"].clone(), down["to"].clone()),
+        ("2".into(), "1".into())
+    );
+    let stamp = run(&["stamp", "base", "--format", "json"]);
+    assert_eq!(stamp["steps"][0]["direction"], "down");
+    assert!(db.versions().is_empty());
+    let nothing = run(&["upgrade", "base", "--format", "json"]);
+    assert_eq!(nothing["steps"], serde_json::json!([]));
+    // As diesel's `migration revert`: at base there is nothing to revert.
+    dmig(&p, &db)
+        .args(["downgrade", "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("target `-1` is out of range"));
 }

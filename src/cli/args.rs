@@ -121,6 +121,9 @@ pub struct LockArgs {
     /// Print nothing but errors.
     #[arg(long, short, conflicts_with = "sql")]
     pub quiet: bool,
+    /// What the run did, on stdout: text (the default, nothing) or a JSON document.
+    #[arg(long, value_enum, default_value_t = Format::Text, conflicts_with = "sql")]
+    pub format: Format,
 }
 
 /// `--transaction`.

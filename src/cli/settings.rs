@@ -46,6 +46,7 @@ pub(crate) enum Task {
         session: SessionSettings,
         lock_wait: Duration,
         quiet: bool,
+        format: Format,
     },
     /// `current`.
     Current {
@@ -186,6 +187,7 @@ impl Settings {
                         session: args.session.into(),
                         lock_wait: Duration::from_secs(args.lock.lock_wait),
                         quiet: args.lock.quiet,
+                        format: args.lock.format,
                     },
                 }
             }
@@ -225,6 +227,7 @@ impl Settings {
                             session: args.session.into(),
                             lock_wait: Duration::from_secs(args.lock.lock_wait),
                             quiet: args.lock.quiet,
+                            format: args.lock.format,
                         }
                     }
                 }
@@ -255,6 +258,7 @@ impl Settings {
                         session: args.session.into(),
                         lock_wait: Duration::from_secs(args.lock.lock_wait),
                         quiet: args.lock.quiet,
+                        format: args.lock.format,
                     },
                 }
             }
@@ -277,6 +281,7 @@ impl Settings {
                     session: args.session.into(),
                     lock_wait: Duration::from_secs(args.lock.lock_wait),
                     quiet: args.lock.quiet,
+                    format: args.lock.format,
                 },
             },
         };

@@ -120,6 +120,25 @@ pub struct Outcome {
     pub out_of_order: Vec<String>,
 }
 
+impl Outcome {
+    /// The `--format json` document of this run, which took `elapsed`.
+    pub fn report(&self, elapsed: Duration) -> crate::report::RunReport {
+        crate::report::RunReport {
+            dmig: crate::report::FORMAT_VERSION,
+            command: self.kind.as_str(),
+            from: self.from.version().cloned(),
+            to: self.to.version().cloned(),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| crate::report::StepRow::new(&s.version, &s.name, s.direction, s.elapsed))
+                .collect(),
+            out_of_order: self.out_of_order.clone(),
+            duration_ms: crate::report::millis(elapsed),
+        }
+    }
+}
+
 /// Take a connection from the pool, keeping the pool's error readable.
 pub async fn checkout<M: Manager>(
     pool: &Pool<M>,

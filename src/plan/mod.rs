@@ -94,6 +94,16 @@ impl Position {
     }
 }
 
+impl Position {
+    /// The version, `None` at base.
+    pub fn version(&self) -> Option<&Version> {
+        match self {
+            Position::Base => None,
+            Position::At(version) => Some(version),
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -12,13 +12,27 @@ use crate::model::printable;
 use crate::online;
 use crate::report::{CheckReport, CurrentReport, HistoryReport, StatusReport};
 
-/// `dmig current`.
-pub(super) fn current(online: &Online, verbose: bool, format: Format) -> anyhow::Result<ExitCode> {
+/// `dmig current`, marking the head as Alembic does. The revisions are read
+/// only for that: a migrations directory that cannot be read costs the mark
+/// (with a warning), not the answer.
+pub(super) fn current(
+    cx: &Context,
+    online: &Online,
+    verbose: bool,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let head = match cx.load() {
+        Ok((_, discovery)) => discovery.revisions.last().map(|r| r.version.clone()),
+        Err(error) => {
+            eprintln!("warning: cannot tell the head: {error:#}");
+            None
+        }
+    };
     let session = Session::open(online, 1)?;
     let applied = session.runtime.block_on(online::applied(&session.pool))?;
     match format {
-        Format::Json => json::print(&CurrentReport::new(&applied))?,
-        Format::Text => text::current(&applied, verbose)?,
+        Format::Json => json::print(&CurrentReport::new(&applied, head.as_ref()))?,
+        Format::Text => text::current(&applied, verbose, head.as_ref())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::{Context, Session};
+use crate::cli::args::Format;
+use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
 use crate::cli::settings::Online;
@@ -19,6 +21,7 @@ pub(super) fn migrate(
     session: SessionSettings,
     lock_wait: Duration,
     quiet: bool,
+    format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
     let options = RunOptions {
@@ -38,6 +41,9 @@ pub(super) fn migrate(
     ));
     progress.finish();
     let outcome = outcome?;
+    if format == Format::Json {
+        json::print(&outcome.report(started.elapsed()))?;
+    }
     if !quiet {
         if outcome.steps.is_empty() {
             eprintln!("nothing to do: the database is at {}", outcome.from);

@@ -66,12 +66,13 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             session,
             lock_wait,
             quiet,
-        } => migrate::migrate(&cx, &request, &online, session, lock_wait, quiet),
+            format,
+        } => migrate::migrate(&cx, &request, &online, session, lock_wait, quiet, format),
         Task::Current {
             verbose,
             format,
             online,
-        } => inspect::current(&online, verbose, format),
+        } => inspect::current(&cx, &online, verbose, format),
         Task::Status { format, online } => inspect::status(&cx, &online, format),
         Task::Check {
             format,

@@ -3,19 +3,34 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::model::{printable, Applied, Revision, RevisionState};
+use crate::model::{printable, Applied, Revision, RevisionState, Version};
 use crate::plan::Status;
 
-/// `dmig current`: the newest applied version, or every row with `--verbose`.
-pub(crate) fn current(applied: &[Applied], verbose: bool) -> anyhow::Result<()> {
+/// ` (head)` after the head's version.
+fn head_mark(version: &Version, head: Option<&Version>) -> &'static str {
+    if Some(version) == head {
+        " (head)"
+    } else {
+        ""
+    }
+}
+
+/// `dmig current`: the newest applied version, or every row with
+/// `--verbose`; the head is marked `(head)`.
+pub(crate) fn current(
+    applied: &[Applied],
+    verbose: bool,
+    head: Option<&Version>,
+) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if verbose {
         for row in applied {
-            writeln!(out, "{}  {}", row.version, printable(&row.run_on))?;
+            let mark = head_mark(&row.version, head);
+            writeln!(out, "{}  {}{mark}", row.version, printable(&row.run_on))?;
         }
     } else {
         match applied.last() {
-            Some(row) => writeln!(out, "{}", row.version)?,
+            Some(row) => writeln!(out, "{}{}", row.version, head_mark(&row.version, head))?,
             None => writeln!(out, "base")?,
         }
     }
@@ -72,6 +87,8 @@ pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
     for entry in status.entries.iter().rev() {
         let note = if entry.state == RevisionState::OutOfOrder {
             "  (out of order: older than the newest applied)"
+        } else if Some(&entry.revision.version) == status.head.as_ref() {
+            "  (head)"
         } else {
             ""
         };
