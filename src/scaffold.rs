@@ -231,9 +231,9 @@ pub enum InitAction {
     Kept(PathBuf),
 }
 
-/// Create `diesel.toml`, `migrations/` and `sql-out/` under `root` where
-/// absent; never overwrite.
-pub fn init(root: &Path) -> Result<Vec<InitAction>, ScaffoldError> {
+/// Create `diesel.toml` and `sql-out/` under `root`, and the migrations
+/// directory, where absent; never overwrite.
+pub fn init(root: &Path, migration_dir: &Path) -> Result<Vec<InitAction>, ScaffoldError> {
     let mut actions = Vec::new();
     let config = root.join(CONFIG_FILE_NAME);
     let created = fs::OpenOptions::new()
@@ -260,8 +260,7 @@ pub fn init(root: &Path) -> Result<Vec<InitAction>, ScaffoldError> {
             })
         }
     }
-    for dir in ["migrations", "sql-out"] {
-        let path = root.join(dir);
+    for path in [migration_dir.to_path_buf(), root.join("sql-out")] {
         if path.is_dir() {
             actions.push(InitAction::Kept(path));
         } else {
@@ -385,7 +384,7 @@ mod tests {
     fn init_creates_missing_and_keeps_existing() {
         let tmp = tempfile::tempdir().expect("tempdir");
         fs::write(tmp.path().join(CONFIG_FILE_NAME), "# mine\n").expect("write");
-        let actions = init(tmp.path()).expect("init");
+        let actions = init(tmp.path(), &tmp.path().join("migrations")).expect("init");
         assert_eq!(
             actions[0],
             InitAction::Kept(tmp.path().join(CONFIG_FILE_NAME))

@@ -626,3 +626,39 @@ fn completions_for_every_shell_name_the_commands() {
     }
     p.dmig().args(["completions", "tcsh"]).assert().code(2);
 }
+
+#[test]
+fn init_in_a_subdirectory_completes_the_project_above() {
+    let p = project("nested")
+        .file(
+            "diesel.toml",
+            "[migrations_directory]\ndir = \"db/migrations\"\n",
+        )
+        .folder("src/deep")
+        .build();
+    std::fs::remove_dir(p.path().join("migrations")).expect("not this one");
+    p.dmig()
+        .current_dir(p.path().join("src/deep"))
+        .arg("init")
+        .assert()
+        .success();
+    assert!(p.path().join("db/migrations").is_dir());
+    assert!(p.path().join("sql-out").is_dir());
+    assert!(
+        !p.path().join("src/deep/diesel.toml").exists(),
+        "no second project"
+    );
+    assert!(!p.path().join("src/deep/migrations").exists());
+}
+
+#[test]
+fn show_without_revisions_says_there_are_none() {
+    let p = project("empty").build();
+    p.dmig()
+        .args(["show", "head"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "there are no revisions in `migrations`",
+        ));
+}

@@ -862,3 +862,18 @@ fn upgrade_downgrade_stamp_and_redo_report_json_on_request() {
         .stdout("")
         .stderr(predicate::str::contains("target `-1` is out of range"));
 }
+
+#[test]
+fn upgrade_to_a_target_below_the_database_points_to_downgrade() {
+    let p = redo_project();
+    let db = TestDb::new("upgrade_past");
+    dmig(&p, &db).arg("upgrade").assert().success();
+    dmig(&p, &db)
+        .args(["upgrade", "1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "nothing to do: the database is at 2, past 1; to go back to it, run `dmig downgrade 1`",
+        ));
+    assert_eq!(db.versions(), ["1", "2"]);
+}

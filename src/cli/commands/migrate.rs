@@ -45,7 +45,17 @@ pub(super) fn migrate(
         json::print(&outcome.report(started.elapsed()))?;
     }
     if !quiet {
-        if outcome.steps.is_empty() {
+        if outcome.steps.is_empty()
+            && outcome.kind == Kind::Upgrade
+            && outcome.to.version() < outcome.from.version()
+        {
+            eprintln!(
+                "nothing to do: the database is at {}, past {}; to go back to it, run `dmig downgrade {}`",
+                outcome.from,
+                request.target.text(),
+                request.target.text()
+            );
+        } else if outcome.steps.is_empty() {
             eprintln!("nothing to do: the database is at {}", outcome.from);
         } else if outcome.kind == Kind::Redo {
             eprintln!(

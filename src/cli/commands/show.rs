@@ -9,8 +9,14 @@ use crate::plan::{target, SqlFile, Target};
 
 /// Print one revision's `up.sql` (or `down.sql`).
 pub(super) fn show(cx: &Context, target: &Target, down: bool) -> anyhow::Result<ExitCode> {
-    let (_, discovery) = cx.load()?;
+    let (config, discovery) = cx.load()?;
     let revisions = &discovery.revisions;
+    if revisions.is_empty() {
+        return Err(anyhow::anyhow!(
+            "there are no revisions in `{}`; create one with `dmig revision NAME`",
+            cx.relative(&config.migration_dir)
+        ));
+    }
     let position = target::resolve(target, revisions, revisions.len())?;
     let Some(revision) = position.checked_sub(1).map(|i| &revisions[i]) else {
         return Err(UsageError(format!(
