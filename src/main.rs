@@ -1,12 +1,13 @@
-//! The `dmig` binary: parse, run, turn errors into exit codes.
+//! The `dmig` binary: `.env`, logging, parse, run, turn errors into exit codes.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // A .env file may hold DATABASE_URL; a missing one is fine.
-    let _ = dotenvy::dotenv();
+    // Before anything reads the environment (clap's `env` values included).
+    load_dotenv();
     init_tracing();
     let cli = dmig::cli::Cli::parse();
     match dmig::cli::run(cli) {
@@ -22,14 +23,88 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `DMIG_LOG` (e.g. `DMIG_LOG=debug`), off by default.
+/// Read the nearest `.env` (here or in a parent directory), as dotenvy does:
+/// variables already set win. A line that does not parse is a warning naming
+/// the file and line, and the rest of the file still counts.
+fn load_dotenv() {
+    let Some(path) = find_upward(".env") else {
+        return;
+    };
+    let items = match dotenvy::from_path_iter(&path) {
+        Ok(items) => items,
+        Err(error) => {
+            eprintln!("warning: cannot read `{}`: {error}", path.display());
+            return;
+        }
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    for item in items {
+        match item {
+            Ok((key, value)) => {
+                if std::env::var_os(&key).is_none() {
+                    std::env::set_var(key, value);
+                }
+            }
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = text
+                    .lines()
+                    .position(|l| l.contains(line.trim()))
+                    .map_or_else(|| "?".to_owned(), |i| (i + 1).to_string());
+                eprintln!(
+                    "warning: `{}` line {number} is not `NAME=value`; it is ignored",
+                    path.display()
+                );
+            }
+            Err(error) => eprintln!("warning: `{}`: {error}", path.display()),
+        }
+    }
+}
+
+fn find_upward(name: &str) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join(name))
+        .find(|candidate| Path::is_file(candidate))
+}
+
+/// Logs go to stderr, filtered by `DMIG_LOG`. A bare level (`DMIG_LOG=debug`)
+/// is for dmig's own events, its dependencies staying at `warn`; targets
+/// (`DMIG_LOG=tokio_postgres=debug`) are taken as they are. Without
+/// `DMIG_LOG`, dmig's warnings only. A value that does not parse is a warning.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DMIG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let value = std::env::var("DMIG_LOG").ok();
+    let filter = match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => tracing_subscriber::EnvFilter::new(DEFAULT_LOG),
+        Some(value) => match tracing_subscriber::EnvFilter::try_new(directives(value)) {
+            Ok(filter) => filter,
+            Err(error) => {
+                eprintln!(
+                    "warning: ignoring DMIG_LOG={value:?}: {error}; use a level (error, warn, info, debug, trace) or target=level, e.g. DMIG_LOG=debug or DMIG_LOG=tokio_postgres=debug"
+                );
+                tracing_subscriber::EnvFilter::new(DEFAULT_LOG)
+            }
+        },
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+}
+
+const DEFAULT_LOG: &str = "warn,dmig=warn";
+
+/// `DMIG_LOG` as filter directives: bare levels apply to dmig, the rest as given.
+fn directives(value: &str) -> String {
+    let levels = ["off", "error", "warn", "info", "debug", "trace"];
+    let mut out = vec!["warn".to_owned()];
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if levels.contains(&directive.to_ascii_lowercase().as_str()) {
+            out.push(format!("dmig={directive}"));
+        } else {
+            out.push(directive.to_owned());
+        }
+    }
+    out.join(",")
 }

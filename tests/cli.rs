@@ -662,3 +662,20 @@ fn show_without_revisions_says_there_are_none() {
             "there are no revisions in `migrations`",
         ));
 }
+
+#[test]
+fn a_malformed_env_file_is_a_warning_naming_file_and_line() {
+    let p = two()
+        .file(
+            ".env",
+            "MIGRATION_DIRECTORY=migrations\nthis line is not valid\n",
+        )
+        .build();
+    p.dmig()
+        .arg("history")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "/.env` line 2 is not `NAME=value`; it is ignored",
+        ));
+}

@@ -877,3 +877,47 @@ fn upgrade_to_a_target_below_the_database_points_to_downgrade() {
         ));
     assert_eq!(db.versions(), ["1", "2"]);
 }
+
+#[test]
+fn dmig_log_debug_says_what_dmig_decided_and_keeps_dependencies_quiet() {
+    let p = redo_project();
+    let db = TestDb::new("log_debug");
+    let out = dmig(&p, &db)
+        .env("DMIG_LOG", "debug")
+        .arg("upgrade")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    for decided in [
+        "configuration",
+        "migration_dir=",
+        "connecting",
+        "planned",
+        "migration lock held",
+    ] {
+        assert!(log.contains(decided), "no {decided:?} in:\n{log}");
+    }
+    assert!(
+        log.contains(&db.name().to_string()),
+        "the database is named:\n{log}"
+    );
+    // tokio-postgres's own debug lines (every statement, with parameters)
+    // stay off unless asked for by target.
+    assert!(!log.contains("executing statement"), "{log}");
+    let asked = dmig(&p, &db)
+        .env("DMIG_LOG", "tokio_postgres=debug")
+        .arg("status")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("executing statement"));
+
+    let bad = dmig(&p, &db)
+        .env("DMIG_LOG", "debug=loud=x")
+        .arg("status")
+        .output()
+        .expect("run");
+    assert!(bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .starts_with("warning: ignoring DMIG_LOG=\"debug=loud=x\""));
+}

@@ -86,7 +86,17 @@ impl Context {
     /// Resolve the config and discover revisions, printing discovery warnings.
     fn load(&self) -> anyhow::Result<(Config, Discovery)> {
         let config = config::resolve(&self.sources, &self.cwd)?;
+        tracing::debug!(
+            config_file = config.config_file.as_ref().map(|p| p.display().to_string()),
+            migration_dir = %config.migration_dir.display(),
+            "configuration"
+        );
         let discovery = crate::source::discover(&config.migration_dir)?;
+        tracing::debug!(
+            revisions = discovery.revisions.len(),
+            head = discovery.revisions.last().map(|r| r.version.to_string()),
+            "revisions discovered"
+        );
         if let Some(warning) = discovery.metadata_warning() {
             eprintln!("warning: {warning}");
         }
@@ -124,6 +134,10 @@ impl Session {
             connect_timeout: online.connect_timeout,
             sessions,
         };
+        match online::pg::target(&online.url) {
+            Ok(target) => tracing::debug!(%target, sessions, "connecting"),
+            Err(_) => tracing::debug!(sessions, "connecting"),
+        }
         let pool = runtime.block_on(online::connect_pool(&online.url, &options))?;
         Ok(Session { runtime, pool })
     }
