@@ -921,3 +921,66 @@ fn dmig_log_debug_says_what_dmig_decided_and_keeps_dependencies_quiet() {
     assert!(String::from_utf8_lossy(&bad.stderr)
         .starts_with("warning: ignoring DMIG_LOG=\"debug=loud=x\""));
 }
+
+#[test]
+fn database_setup_reset_and_drop_as_diesel_does() {
+    let p = project("database_commands").sample().build();
+    // A name no test database has: the commands create it.
+    let name = format!("dmig_setup_{}", std::process::id());
+    let url = crate::support::pg::admin_url_with_database(&name);
+    let admin = |sql: &str| crate::support::pg::admin_psql(sql);
+    admin(&format!("DROP DATABASE IF EXISTS \"{name}\""));
+    let run = |args: &[&str]| {
+        let mut cmd = p.dmig();
+        cmd.env("DATABASE_URL", &url).args(args);
+        cmd
+    };
+    run(&["database", "setup"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "created database `{name}`"
+        )));
+    let exists = format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'");
+    assert_eq!(admin(&exists), "1");
+    let in_db = |sql: &str| {
+        let out = std::process::Command::new(crate::support::pg::pg_bin("psql"))
+            .args(["-X", "-At", "-d", &url, "-c", sql])
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        in_db("SELECT count(*) FROM __diesel_schema_migrations"),
+        "5"
+    );
+    // Again: it exists, nothing pending.
+    run(&["database", "setup"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "database `{name}` exists"
+        )));
+    // reset and drop refuse without --yes, naming what they would drop.
+    for action in ["reset", "drop"] {
+        run(&["database", action])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("drops `{name}`")))
+            .stderr(predicate::str::contains("pass --yes"));
+    }
+    in_db("CREATE TABLE scratch (id int)");
+    run(&["database", "reset", "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "dropped database `{name}`"
+        )));
+    assert_eq!(in_db("SELECT to_regclass('scratch') IS NULL"), "t");
+    assert_eq!(
+        in_db("SELECT count(*) FROM __diesel_schema_migrations"),
+        "5"
+    );
+    run(&["database", "drop", "--yes"]).assert().success();
+    assert_eq!(admin(&exists), "0");
+}

@@ -51,6 +51,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Create diesel.toml, migrations/ and sql-out/ where missing.
     Init,
+    /// Create, recreate or drop the database the URL names (diesel's `database` commands).
+    Database(DatabaseArgs),
     /// Print a completion script for SHELL to stdout (e.g. `dmig completions bash > /etc/bash_completion.d/dmig`).
     Completions {
         /// The shell.
@@ -205,6 +207,71 @@ pub struct RedoArgs {
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// `dmig database`.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: DatabaseAction,
+}
+
+/// `dmig database setup | reset | drop`.
+#[derive(Debug, Subcommand)]
+pub enum DatabaseAction {
+    /// Create the database when it is missing, then apply every pending revision.
+    Setup(SetupArgs),
+    /// Drop the database, create it again and apply every revision (needs --yes).
+    Reset(ResetArgs),
+    /// Drop the database (needs --yes).
+    Drop(DropArgs),
+}
+
+/// `dmig database setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+    #[command(flatten)]
+    pub lock: OnlineLockArgs,
+}
+
+/// `dmig database reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Confirm that the database may be dropped.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+    #[command(flatten)]
+    pub lock: OnlineLockArgs,
+}
+
+/// `dmig database drop`.
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// Confirm that the database may be dropped.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+}
+
+/// The lock options of commands that are always online.
+#[derive(Debug, Args, Clone)]
+pub struct OnlineLockArgs {
+    /// Seconds to wait for another migrator's lock before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_wait: u64,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `dmig stamp`.

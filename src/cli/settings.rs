@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::args::{Cli, Command, Format, ModeArgs, SessionArgs, TransactionArg};
+use super::args::{Cli, Command, DatabaseAction, Format, ModeArgs, SessionArgs, TransactionArg};
 use super::UsageError;
 use crate::config::Sources;
 use crate::dialect::SessionSettings;
@@ -18,6 +18,14 @@ use crate::render::Output;
 pub(crate) enum Task {
     /// `init`.
     Init,
+    /// `database setup|reset|drop`: `drop` the database first (reset, drop),
+    /// `create` it (setup, reset), then migrate to head when `migrate` is set.
+    Database {
+        drop: bool,
+        create: bool,
+        online: Online,
+        migrate: Option<(SessionSettings, Duration, bool)>,
+    },
     /// `completions`.
     Completions { shell: clap_complete::Shell },
     /// `revision`.
@@ -130,6 +138,57 @@ impl Settings {
         };
         let task = match cli.command {
             Command::Init => Task::Init,
+            Command::Database(args) => {
+                let confirm = |yes: bool, what: &str, online: &Online| -> anyhow::Result<()> {
+                    if yes {
+                        return Ok(());
+                    }
+                    let target = crate::online::pg::target(&online.url)
+                        .map(|t| format!("`{}` ({t})", t.database))
+                        .unwrap_or_else(|_| "the database".to_owned());
+                    Err(UsageError(format!(
+                        "`dmig database {what}` drops {target} of {}; pass --yes to confirm",
+                        crate::online::pg::redact_url(&online.url)
+                    ))
+                    .into())
+                };
+                match args.action {
+                    DatabaseAction::Setup(args) => Task::Database {
+                        drop: false,
+                        create: true,
+                        online: online(args.connect.connect_timeout)?,
+                        migrate: Some((
+                            args.session.into(),
+                            Duration::from_secs(args.lock.lock_wait),
+                            args.lock.quiet,
+                        )),
+                    },
+                    DatabaseAction::Reset(args) => {
+                        let online = online(args.connect.connect_timeout)?;
+                        confirm(args.yes, "reset", &online)?;
+                        Task::Database {
+                            drop: true,
+                            create: true,
+                            online,
+                            migrate: Some((
+                                args.session.into(),
+                                Duration::from_secs(args.lock.lock_wait),
+                                args.lock.quiet,
+                            )),
+                        }
+                    }
+                    DatabaseAction::Drop(args) => {
+                        let online = online(args.connect.connect_timeout)?;
+                        confirm(args.yes, "drop", &online)?;
+                        Task::Database {
+                            drop: true,
+                            create: false,
+                            online,
+                            migrate: None,
+                        }
+                    }
+                }
+            }
             Command::Completions { shell } => Task::Completions { shell },
             Command::Revision(args) => Task::Revision {
                 // clap requires one of the two.

@@ -14,7 +14,7 @@
 
 mod apply;
 pub mod backend;
-mod error;
+pub(crate) mod error;
 pub mod failure;
 mod lock;
 pub mod pg;

@@ -1,6 +1,7 @@
 //! One module per command; this one dispatches and holds what they share:
 //! loading the revisions and opening the database.
 
+mod database;
 mod inspect;
 mod migrate;
 mod render;
@@ -32,6 +33,12 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     };
     match settings.task {
         Task::Init => scaffold::init(&cx),
+        Task::Database {
+            drop,
+            create,
+            online,
+            migrate,
+        } => database::database(&cx, drop, create, &online, migrate),
         Task::Completions { shell } => {
             let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "dmig", &mut std::io::stdout());

@@ -125,6 +125,24 @@ pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection
     }
 }
 
+/// [`establish`] to the maintenance database `maintenance` of the server
+/// `url` points at; also returns where `url` itself points (its database is
+/// the one to create or drop).
+pub async fn establish_maintenance(
+    url: &str,
+    maintenance: &str,
+    timeout: Duration,
+) -> Result<(AsyncPgConnection, ConnectTarget), ConnectError> {
+    let parsed = parse(url)?;
+    let wanted = parsed.target.clone();
+    let parsed = parsed.with_database(maintenance);
+    let target = Box::new(parsed.target.clone());
+    match tokio::time::timeout(timeout, connect(parsed)).await {
+        Ok(result) => result.map(|conn| (conn, wanted)),
+        Err(_elapsed) => Err(ConnectError::Timeout { target, timeout }),
+    }
+}
+
 /// [`establish`] without a timeout, for a runtime that has no timer: not
 /// even the `connect_timeout` of the URL or `PGCONNECT_TIMEOUT`, which
 /// tokio-postgres would apply with tokio's timer (and panic without one).

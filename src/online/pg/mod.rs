@@ -10,6 +10,7 @@
 
 pub mod connect;
 pub mod conninfo;
+pub mod database;
 pub mod local;
 pub mod tls;
 pub mod url;

@@ -104,6 +104,14 @@ impl Parsed {
         self.info.connect_timeout = None;
         self
     }
+
+    /// The same server, user and settings, another database (the
+    /// maintenance database, to create or drop the one the URL names).
+    pub(super) fn with_database(mut self, database: &str) -> Parsed {
+        self.info.dbname = database.to_owned();
+        self.target.database = database.to_owned();
+        self
+    }
 }
 
 /// Reads `url` with this process's environment.
