@@ -3,17 +3,24 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
+    // Colour first, so that clap's help and errors follow `--color` too.
+    let color = color_from_args();
+    dmig::cli::set_color(color);
     // Before anything reads the environment (clap's `env` values included).
     load_dotenv();
     init_tracing();
-    let cli = dmig::cli::Cli::parse();
+    let matches = dmig::cli::Cli::command().color(color).get_matches();
+    let cli = match dmig::cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     match dmig::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            dmig::cli::print_error(&error);
             if error.downcast_ref::<dmig::cli::UsageError>().is_some() {
                 ExitCode::from(dmig::cli::EXIT_USAGE)
             } else {
@@ -33,7 +40,7 @@ fn load_dotenv() {
     let items = match dotenvy::from_path_iter(&path) {
         Ok(items) => items,
         Err(error) => {
-            eprintln!("warning: cannot read `{}`: {error}", path.display());
+            dmig::cli::print_warning(format_args!("cannot read `{}`: {error}", path.display()));
             return;
         }
     };
@@ -50,14 +57,35 @@ fn load_dotenv() {
                     .lines()
                     .position(|l| l.contains(line.trim()))
                     .map_or_else(|| "?".to_owned(), |i| (i + 1).to_string());
-                eprintln!(
-                    "warning: `{}` line {number} is not `NAME=value`; it is ignored",
+                dmig::cli::print_warning(format_args!(
+                    "`{}` line {number} is not `NAME=value`; it is ignored",
                     path.display()
-                );
+                ));
             }
-            Err(error) => eprintln!("warning: `{}`: {error}", path.display()),
+            Err(error) => dmig::cli::print_warning(format_args!("`{}`: {error}", path.display())),
         }
     }
+}
+
+/// `--color WHEN` as given (last wins), before clap has parsed anything.
+fn color_from_args() -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next(),
+            Some(other) => other.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        match value.as_ref().and_then(|v| v.to_str()) {
+            Some("always") => choice = clap::ColorChoice::Always,
+            Some("never") => choice = clap::ColorChoice::Never,
+            Some("auto") => choice = clap::ColorChoice::Auto,
+            _ => {}
+        }
+    }
+    choice
 }
 
 fn find_upward(name: &str) -> Option<PathBuf> {
@@ -78,9 +106,9 @@ fn init_tracing() {
         Some(value) => match tracing_subscriber::EnvFilter::try_new(directives(value)) {
             Ok(filter) => filter,
             Err(error) => {
-                eprintln!(
-                    "warning: ignoring DMIG_LOG={value:?}: {error}; use a level (error, warn, info, debug, trace) or target=level, e.g. DMIG_LOG=debug or DMIG_LOG=tokio_postgres=debug"
-                );
+                dmig::cli::print_warning(format_args!(
+                    "ignoring DMIG_LOG={value:?}: {error}; use a level (error, warn, info, debug, trace) or target=level, e.g. DMIG_LOG=debug or DMIG_LOG=tokio_postgres=debug"
+                ));
                 tracing_subscriber::EnvFilter::new(DEFAULT_LOG)
             }
         },
@@ -88,7 +116,7 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(dmig::cli::stderr_has_color())
         .with_target(false)
         .init();
 }

@@ -679,3 +679,46 @@ fn a_malformed_env_file_is_a_warning_naming_file_and_line() {
             "/.env` line 2 is not `NAME=value`; it is ignored",
         ));
 }
+
+#[test]
+fn color_follows_the_flag_the_terminal_and_no_color() {
+    let p = two().build();
+    let failing = ["show", "nope"];
+    // Not a terminal: no colour unless asked for.
+    let plain = p.dmig().args(failing).output().expect("run");
+    assert!(String::from_utf8_lossy(&plain.stderr).starts_with("error: unknown target"));
+    let forced = p
+        .dmig()
+        .args(["--color", "always"])
+        .args(failing)
+        .output()
+        .expect("run");
+    let forced = String::from_utf8_lossy(&forced.stderr);
+    assert!(forced.contains("\x1b["), "{forced:?}");
+    assert!(forced.contains("error:"), "{forced:?}");
+    let never = p
+        .dmig()
+        .args(failing)
+        .arg("--color=never")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .expect("run");
+    assert!(!String::from_utf8_lossy(&never.stderr).contains('\x1b'));
+    // NO_COLOR wins over a terminal: run on a pseudo-terminal with `script`.
+    let command = format!(
+        "NO_COLOR=1 {} show nope",
+        assert_cmd::cargo::cargo_bin!("dmig").display()
+    );
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(p.path())
+        .output()
+        .expect("run script (util-linux)");
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    assert!(screen.contains("error: unknown target"), "{screen:?}");
+    assert!(!screen.contains("\x1b["), "{screen:?}");
+    p.dmig()
+        .args(["--color", "sometimes", "history"])
+        .assert()
+        .code(2);
+}

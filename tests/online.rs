@@ -984,3 +984,46 @@ fn database_setup_reset_and_drop_as_diesel_does() {
     run(&["database", "drop", "--yes"]).assert().success();
     assert_eq!(admin(&exists), "0");
 }
+
+#[test]
+fn a_long_revision_shows_a_live_line_on_a_terminal_and_none_elsewhere() {
+    let p = project("live")
+        .migration("1_slow", "SELECT pg_sleep(2.5);\n", None)
+        .build();
+    let on_tty = TestDb::new("live_tty");
+    // `script` (util-linux) runs dmig on a pseudo-terminal.
+    let command = format!(
+        "{} --database-url '{}' upgrade",
+        assert_cmd::cargo::cargo_bin!("dmig").display(),
+        on_tty.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run script (util-linux)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = String::from_utf8_lossy(&out.stdout);
+    // While the revision runs: its name and its elapsed time, before it ends.
+    let live = screen
+        .find("upgrade 1_slow 1s")
+        .unwrap_or_else(|| panic!("no live line in {screen:?}"));
+    let done = screen
+        .find("applied 1_slow")
+        .expect("the line of the completed revision");
+    assert!(live < done, "{screen:?}");
+
+    let plain = TestDb::new("live_plain");
+    let out = dmig(&p, &plain).arg("upgrade").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+    assert!(stderr.starts_with("applied 1_slow  "), "{stderr:?}");
+}

@@ -21,6 +21,9 @@ pub struct Cli {
     /// The migrations directory (else MIGRATION_DIRECTORY, else diesel.toml, else migrations/ upward).
     #[arg(long, global = true, env = "MIGRATION_DIRECTORY")]
     pub migration_dir: Option<PathBuf>,
+    /// When to colour what dmig writes to stderr: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto, value_name = "WHEN")]
+    pub color: clap::ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

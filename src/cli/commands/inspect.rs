@@ -24,7 +24,7 @@ pub(super) fn current(
     let head = match cx.load() {
         Ok((_, discovery)) => discovery.revisions.last().map(|r| r.version.clone()),
         Err(error) => {
-            eprintln!("warning: cannot tell the head: {error:#}");
+            crate::cli::report::warning(format_args!("cannot tell the head: {error:#}"));
             None
         }
     };

@@ -105,7 +105,7 @@ impl Context {
             "revisions discovered"
         );
         if let Some(warning) = discovery.metadata_warning() {
-            eprintln!("warning: {warning}");
+            crate::cli::report::warning(warning);
         }
         Ok((config, discovery))
     }

@@ -5,3 +5,24 @@
 pub(crate) mod json;
 pub(crate) mod progress;
 pub(crate) mod text;
+
+use std::fmt::Display;
+
+use anstyle::{AnsiColor, Style};
+
+/// The colour of `error:`.
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+/// The colour of `warning:`.
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+
+/// `error: <message>` on stderr, coloured where `--color` allows (anstream
+/// strips the style when stderr is not a terminal, under `NO_COLOR`, or with
+/// `--color never`).
+pub(crate) fn error(message: impl Display) {
+    anstream::eprintln!("{ERROR}error:{ERROR:#} {message}");
+}
+
+/// `warning: <message>` on stderr, coloured likewise.
+pub(crate) fn warning(message: impl Display) {
+    anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
+}

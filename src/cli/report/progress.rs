@@ -1,22 +1,28 @@
-//! Per-revision lines on stderr while a run goes on, and a live bar when
-//! stderr is a terminal and the run is long.
+//! What a run shows on stderr while it goes on: one line per completed
+//! revision (always, unless `--quiet`), and on a terminal a live line below
+//! them (indicatif: spinner, position/length, the running revision, its
+//! elapsed time, the ETA), drawn from the start so a long revision is never
+//! silent. Not a terminal: the lines only, no escape codes.
 
-use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::text::format_duration;
-use crate::online::Events;
-use crate::online::LockHolder;
+use crate::online::{Events, LockHolder};
 use crate::plan::{Kind, Plan, Step};
 
-/// Runs shorter than this print lines only.
-const BAR_THRESHOLD: usize = 50;
+/// How often the live line redraws (its spinner and elapsed time).
+const TICK: Duration = Duration::from_millis(200);
 
 /// The CLI's [`Events`].
 pub(crate) struct Progress {
     kind: Kind,
     quiet: bool,
-    bar: bool,
+    bar: ProgressBar,
+    /// When the running step started, for the live line's `{step}` key.
+    step_started: Arc<Mutex<Instant>>,
 }
 
 impl Progress {
@@ -25,16 +31,19 @@ impl Progress {
         Progress {
             kind,
             quiet,
-            bar: false,
+            bar: ProgressBar::hidden(),
+            step_started: Arc::new(Mutex::new(Instant::now())),
         }
     }
 
-    /// Clear the live bar, if one is drawn.
+    /// Clear the live line, if one is drawn.
     pub(crate) fn finish(&mut self) {
-        if self.bar {
-            eprint!("\r\x1b[K");
-            self.bar = false;
-        }
+        self.bar.finish_and_clear();
+    }
+
+    /// A line above the live one (or alone, when there is none).
+    fn line(&self, text: &str) {
+        self.bar.suspend(|| eprintln!("{text}"));
     }
 }
 
@@ -42,52 +51,76 @@ impl Events for Progress {
     fn waiting_for_lock(&mut self, holder: Option<&LockHolder>) {
         if !self.quiet {
             match holder {
-                Some(holder) => eprintln!("waiting for the migration lock, held by {holder}"),
-                None => eprintln!("waiting for the migration lock"),
+                Some(holder) => {
+                    self.line(&format!("waiting for the migration lock, held by {holder}"))
+                }
+                None => self.line("waiting for the migration lock"),
             }
         }
     }
 
     fn planned(&mut self, plan: &Plan<'_>) {
-        self.bar =
-            !self.quiet && plan.steps.len() >= BAR_THRESHOLD && std::io::stderr().is_terminal();
         if !plan.out_of_order.is_empty() {
             let names: Vec<_> = plan
                 .out_of_order
                 .iter()
                 .map(|r| r.printable_name())
                 .collect();
-            eprintln!(
+            self.line(&format!(
                 "warning: applying {} revision(s) older than the newest applied one (out of order): {}",
                 names.len(),
                 names.join(", ")
-            );
+            ));
         }
+        if self.quiet || plan.steps.is_empty() {
+            return;
+        }
+        // `stderr()` draws nothing when stderr is not a terminal.
+        let bar = ProgressBar::with_draw_target(
+            Some(plan.steps.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        let started = Arc::clone(&self.step_started);
+        let style =
+            ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {step} (eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key(
+                    "step",
+                    move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+                        let since = started
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .elapsed();
+                        let _ = write!(out, "{}s", since.as_secs());
+                    },
+                );
+        bar.set_style(style);
+        bar.enable_steady_tick(TICK);
+        self.bar = bar;
     }
 
-    fn step_started(&mut self, step: &Step<'_>, index: usize, total: usize) {
-        if self.bar {
-            eprint!(
-                "\r\x1b[K[{:>width$}/{total}] {}",
-                index + 1,
-                step.revision.printable_name(),
-                width = total.to_string().len()
-            );
-        }
+    fn step_started(&mut self, step: &Step<'_>, _index: usize, _total: usize) {
+        self.bar.set_message(format!(
+            "{} {}",
+            step.direction.noun(),
+            step.revision.printable_name()
+        ));
+        *self
+            .step_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
     }
 
     fn step_done(&mut self, step: &Step<'_>, elapsed: Duration) {
+        self.bar.inc(1);
         if self.quiet {
             return;
         }
-        if self.bar {
-            eprint!("\r\x1b[K");
-        }
-        eprintln!(
+        self.line(&format!(
             "{} {}  {}",
             self.kind.step_past(step.direction),
             step.revision.printable_name(),
             format_duration(elapsed)
-        );
+        ));
     }
 }
