@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use super::args::{Cli, Command, DatabaseAction, Format, ModeArgs, SessionArgs, TransactionArg};
+use super::args::{
+    Cli, Command, ConnectArgs, DatabaseAction, Format, LockArgs, ModeArgs, OnlineConnectArgs,
+    OnlineLockArgs, SessionArgs, TransactionArg,
+};
 use super::UsageError;
 use crate::config::Sources;
 use crate::dialect::SessionSettings;
@@ -24,7 +27,7 @@ pub(crate) enum Task {
         drop: bool,
         create: bool,
         online: Online,
-        migrate: Option<(SessionSettings, Duration, bool)>,
+        migrate: Option<Run>,
     },
     /// `completions`.
     Completions { shell: clap_complete::Shell },
@@ -47,15 +50,8 @@ pub(crate) enum Task {
         session: SessionSettings,
         output: Output,
     },
-    /// `upgrade|downgrade|stamp` online.
-    Migrate {
-        request: Request,
-        online: Online,
-        session: SessionSettings,
-        lock_wait: Duration,
-        quiet: bool,
-        format: Format,
-    },
+    /// `upgrade|downgrade|stamp|redo` online.
+    Migrate { request: Request, run: Run },
     /// `current`.
     Current {
         verbose: bool,
@@ -70,6 +66,21 @@ pub(crate) enum Task {
         quiet: bool,
         online: Online,
     },
+}
+
+/// How an online run goes, whatever it does.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// Where.
+    pub online: Online,
+    /// What the work session starts with.
+    pub session: SessionSettings,
+    /// How long to wait for the migration lock.
+    pub lock_wait: Duration,
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// What goes to stdout at the end.
+    pub format: Format,
 }
 
 /// How to reach the database.
@@ -136,6 +147,30 @@ impl Settings {
                 connect_timeout: Duration::from_secs(timeout),
             })
         };
+        // What every online run takes, from its flags.
+        let run =
+            |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
+                Ok(Run {
+                    online: online(connect.connect_timeout)?,
+                    session: session.into(),
+                    lock_wait: Duration::from_secs(lock.lock_wait),
+                    quiet: lock.quiet,
+                    format: lock.format,
+                })
+            };
+        // The same for `database setup|reset`, which are always online.
+        let setup = |connect: &OnlineConnectArgs,
+                     session: SessionArgs,
+                     lock: &OnlineLockArgs|
+         -> anyhow::Result<Run> {
+            Ok(Run {
+                online: online(connect.connect_timeout)?,
+                session: session.into(),
+                lock_wait: Duration::from_secs(lock.lock_wait),
+                quiet: lock.quiet,
+                format: Format::Text,
+            })
+        };
         let task = match cli.command {
             Command::Init => Task::Init,
             Command::Database(args) => {
@@ -157,11 +192,7 @@ impl Settings {
                         drop: false,
                         create: true,
                         online: online(args.connect.connect_timeout)?,
-                        migrate: Some((
-                            args.session.into(),
-                            Duration::from_secs(args.lock.lock_wait),
-                            args.lock.quiet,
-                        )),
+                        migrate: Some(setup(&args.connect, args.session, &args.lock)?),
                     },
                     DatabaseAction::Reset(args) => {
                         let online = online(args.connect.connect_timeout)?;
@@ -170,11 +201,7 @@ impl Settings {
                             drop: true,
                             create: true,
                             online,
-                            migrate: Some((
-                                args.session.into(),
-                                Duration::from_secs(args.lock.lock_wait),
-                                args.lock.quiet,
-                            )),
+                            migrate: Some(setup(&args.connect, args.session, &args.lock)?),
                         }
                     }
                     DatabaseAction::Drop(args) => {
@@ -242,11 +269,7 @@ impl Settings {
                             transaction,
                             strict: args.strict,
                         },
-                        online: online(args.connect.connect_timeout)?,
-                        session: args.session.into(),
-                        lock_wait: Duration::from_secs(args.lock.lock_wait),
-                        quiet: args.lock.quiet,
-                        format: args.lock.format,
+                        run: run(&args.connect, args.session, &args.lock)?,
                     },
                 }
             }
@@ -282,11 +305,7 @@ impl Settings {
                                 transaction,
                                 strict: false,
                             },
-                            online: online(args.connect.connect_timeout)?,
-                            session: args.session.into(),
-                            lock_wait: Duration::from_secs(args.lock.lock_wait),
-                            quiet: args.lock.quiet,
-                            format: args.lock.format,
+                            run: run(&args.connect, args.session, &args.lock)?,
                         }
                     }
                 }
@@ -313,11 +332,7 @@ impl Settings {
                             transaction: TransactionMode::PerRevision,
                             strict: false,
                         },
-                        online: online(args.connect.connect_timeout)?,
-                        session: args.session.into(),
-                        lock_wait: Duration::from_secs(args.lock.lock_wait),
-                        quiet: args.lock.quiet,
-                        format: args.lock.format,
+                        run: run(&args.connect, args.session, &args.lock)?,
                     },
                 }
             }
@@ -336,11 +351,7 @@ impl Settings {
                         transaction: TransactionMode::PerRevision,
                         strict: false,
                     },
-                    online: online(args.connect.connect_timeout)?,
-                    session: args.session.into(),
-                    lock_wait: Duration::from_secs(args.lock.lock_wait),
-                    quiet: args.lock.quiet,
-                    format: args.lock.format,
+                    run: run(&args.connect, args.session, &args.lock)?,
                 },
             },
         };

@@ -1,14 +1,11 @@
 //! `dmig database setup | reset | drop`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
 use super::{migrate, Context};
-use crate::cli::args::Format;
-use crate::cli::settings::Online;
-use crate::dialect::SessionSettings;
+use crate::cli::settings::{Online, Run};
 use crate::online::pg::database::{self, Change};
 use crate::plan::Request;
 
@@ -18,7 +15,7 @@ pub(super) fn database(
     drop_db: bool,
     create_db: bool,
     online: &Online,
-    migrate: Option<(SessionSettings, Duration, bool)>,
+    migrate: Option<Run>,
 ) -> anyhow::Result<ExitCode> {
     // Read the revisions first: a broken migrations directory stops a reset
     // before it drops anything.
@@ -29,7 +26,7 @@ pub(super) fn database(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let quiet = migrate.as_ref().is_some_and(|(_, _, quiet)| *quiet);
+    let quiet = migrate.as_ref().is_some_and(|run| run.quiet);
     let say = |line: String| {
         if !quiet {
             eprintln!("{line}");
@@ -59,15 +56,7 @@ pub(super) fn database(
     // The admin session's runtime ends before the run's starts.
     drop(runtime);
     match migrate {
-        Some((session, lock_wait, quiet)) => migrate::migrate(
-            cx,
-            &Request::upgrade_to_head(),
-            online,
-            session,
-            lock_wait,
-            quiet,
-            Format::Text,
-        ),
+        Some(run) => migrate::migrate(cx, &Request::upgrade_to_head(), run),
         None => Ok(ExitCode::SUCCESS),
     }
 }

@@ -1,35 +1,33 @@
 //! `dmig upgrade|downgrade|stamp` online.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{Context, Session};
 use crate::cli::args::Format;
 use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
-use crate::cli::settings::Online;
-use crate::dialect::SessionSettings;
+use crate::cli::settings::Run;
 use crate::online::{self, RunOptions};
 use crate::plan::{Kind, Request};
 
 /// Take the lock, plan and run `request`, reporting as it goes.
-pub(super) fn migrate(
-    cx: &Context,
-    request: &Request,
-    online: &Online,
-    session: SessionSettings,
-    lock_wait: Duration,
-    quiet: bool,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
+pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Result<ExitCode> {
+    let Run {
+        online,
+        session,
+        lock_wait,
+        quiet,
+        format,
+    } = run;
     let (_, discovery) = cx.load()?;
     let options = RunOptions {
         lock_wait,
         dedicated_session: Some(online.url.clone()),
         session,
     };
-    let session = Session::open(online, options.pooled_sessions(request))?;
+    let session = Session::open(&online, options.pooled_sessions(request))?;
     let mut progress = Progress::new(request.kind, quiet);
     let started = Instant::now();
     let outcome = session.runtime.block_on(online::migrate(

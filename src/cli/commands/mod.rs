@@ -67,14 +67,7 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             session,
             output,
         } => render::render(&cx, kind, &range, transaction, session, &output),
-        Task::Migrate {
-            request,
-            online,
-            session,
-            lock_wait,
-            quiet,
-            format,
-        } => migrate::migrate(&cx, &request, &online, session, lock_wait, quiet, format),
+        Task::Migrate { request, run } => migrate::migrate(&cx, &request, run),
         Task::Current {
             verbose,
             format,
