@@ -26,10 +26,13 @@
 //! # Features
 //!
 //! - `cli` (default): the `dmig` binary and [`cli`]; pulls in clap, anyhow and
-//!   tracing-subscriber, and `postgres`.
+//!   tracing-subscriber, and `postgres` and `autogenerate`.
 //! - `postgres`: [`online`] for PostgreSQL, with TLS (rustls). An application
 //!   that migrates at startup needs only this:
 //!   `dmig = { version = "0.1", default-features = false, features = ["postgres"] }`.
+//! - `autogenerate`: [`schema`], `dmig revision --autogenerate`: the
+//!   application's `schema.rs` (read with syn and diesel's own `table!`
+//!   parser) diffed against the database; needs `postgres`.
 //! - `pg-query-tests`: the splitter's differential test against libpg_query
 //!   (needs libclang to build).
 //!
@@ -85,6 +88,8 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod scaffold;
+#[cfg(feature = "autogenerate")]
+pub mod schema;
 pub mod source;
 pub mod sql;
 
