@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 
 use super::diff::{Diff, EnumUser, Op, Position};
 use super::model::{
-    quote_ident, quote_literal, truncate_identifier, Column, ColumnType, ForeignKey, Identity,
-    QualName, Table,
+    truncate_identifier, Column, ColumnType, ForeignKey, Identity, PrimaryKey, QualName, Table,
 };
 use super::types;
+use crate::dialect::postgres::{quote_ident_if_needed, quote_literal};
+use crate::model::printable;
 
 /// The first line of every generated file.
 pub const HEADER: &str =
@@ -65,7 +66,7 @@ fn labels_sql(labels: &[String]) -> String {
 }
 
 fn column_sql(column: &Column, identity: bool) -> String {
-    let mut out = format!("{} ", quote_ident(&column.name));
+    let mut out = format!("{} ", quote_ident_if_needed(&column.name));
     let spelled = column
         .ty
         .sql
@@ -113,7 +114,7 @@ fn fk_sql(fk: &ForeignKey) -> String {
 fn idents(names: &[String]) -> String {
     names
         .iter()
-        .map(|n| quote_ident(n))
+        .map(|n| quote_ident_if_needed(n))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -140,21 +141,21 @@ fn create_table_sql(table: &Table) -> String {
     if let Some(pk) = &table.primary_key {
         lines.push(format!(
             "    CONSTRAINT {} PRIMARY KEY ({})",
-            quote_ident(&pk.name),
+            quote_ident_if_needed(&pk.name),
             idents(&pk.columns)
         ));
     }
     for c in &table.other_constraints {
         lines.push(format!(
             "    CONSTRAINT {} {}",
-            quote_ident(&c.name),
+            quote_ident_if_needed(&c.name),
             c.definition
         ));
     }
     for fk in &table.foreign_keys {
         lines.push(format!(
             "    CONSTRAINT {} {}",
-            quote_ident(&fk.name),
+            quote_ident_if_needed(&fk.name),
             fk_sql(fk)
         ));
     }
@@ -175,13 +176,13 @@ fn recreate_enum_sql(name: &QualName, labels: &[String], users: &[EnumUser]) -> 
     let mut out = format!(
         "ALTER TYPE {} RENAME TO {};\nCREATE TYPE {} AS ENUM ({});\n",
         name.sql(),
-        quote_ident(&old),
+        quote_ident_if_needed(&old),
         name.sql(),
         labels_sql(labels)
     );
     for user in users {
         let table = user.table.sql();
-        let column = quote_ident(&user.column);
+        let column = quote_ident_if_needed(&user.column);
         if user.default.is_some() {
             let _ = writeln!(
                 out,
@@ -218,96 +219,178 @@ fn alter_type_sql(
     let mut out = format!(
         "ALTER TABLE {} ALTER COLUMN {} TYPE {to_sql}",
         table.sql(),
-        quote_ident(column)
+        quote_ident_if_needed(column)
     );
     if !types::casts_without_using(from, to) {
-        let _ = write!(out, " USING {}::{to_sql}", quote_ident(column));
+        let _ = write!(out, " USING {}::{to_sql}", quote_ident_if_needed(column));
     }
     out.push_str(";\n");
     out
 }
 
-/// One operation, forward.
+/// `-- comment` over `sql`; the comment is made [`printable`], so a name
+/// holding a newline cannot end it and turn the rest into SQL.
+fn commented(comment: &str, sql: &str) -> String {
+    format!("-- {}\n{sql}", printable(comment))
+}
+
+/// One operation, forward: a one-line comment saying what it is, then its SQL.
 pub fn up_sql(op: &Op) -> String {
+    let (comment, sql) = up(op);
+    commented(&comment, &sql)
+}
+
+/// One operation's inverse, under its comment.
+pub fn down_sql(op: &Op) -> String {
+    let (comment, sql) = down(op);
+    commented(&comment, &sql)
+}
+
+/// What [`up_sql`] says of `op`: its comment alone (the CLI's summary).
+pub fn describe(op: &Op) -> String {
+    printable(&up(op).0).into_owned()
+}
+
+fn drop_constraint_sql(table: &QualName, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {};\n",
+        table.sql(),
+        quote_ident_if_needed(name)
+    )
+}
+
+fn add_constraint_sql(table: &QualName, name: &str, definition: &str) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {definition};\n",
+        table.sql(),
+        quote_ident_if_needed(name)
+    )
+}
+
+fn primary_key_sql(pk: &PrimaryKey) -> String {
+    format!("PRIMARY KEY ({})", idents(&pk.columns))
+}
+
+fn alter_column_sql(table: &QualName, column: &str, action: &str) -> String {
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} {action};\n",
+        table.sql(),
+        quote_ident_if_needed(column)
+    )
+}
+
+fn drop_column_sql(table: &QualName, column: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP COLUMN {};\n",
+        table.sql(),
+        quote_ident_if_needed(column)
+    )
+}
+
+fn create_enum_sql(name: &QualName, labels: &[String]) -> String {
+    format!(
+        "CREATE TYPE {} AS ENUM ({});\n",
+        name.sql(),
+        labels_sql(labels)
+    )
+}
+
+/// The comment and SQL of `op`, forward.
+fn up(op: &Op) -> (String, String) {
     match op {
-        Op::CreateEnum { name, labels } => format!(
-            "-- Create enum type {name}\nCREATE TYPE {} AS ENUM ({});\n",
-            name.sql(),
-            labels_sql(labels)
+        Op::CreateEnum { name, labels } => (
+            format!("Create enum type {name}"),
+            create_enum_sql(name, labels),
         ),
         Op::ExtendEnum {
             name, additions, ..
         } => {
             let list: Vec<String> = additions.iter().map(|(l, _)| quote_literal(l)).collect();
-            let mut out = format!("-- Add value(s) {} to enum type {name}\n", list.join(", "));
+            let mut sql = String::new();
             for (label, position) in additions {
-                let _ = write!(out, "ALTER TYPE {} ADD VALUE {}", name.sql(), quote_literal(label));
+                let _ = write!(
+                    sql,
+                    "ALTER TYPE {} ADD VALUE {}",
+                    name.sql(),
+                    quote_literal(label)
+                );
                 match position {
                     Position::End => {}
                     Position::Before(l) => {
-                        let _ = write!(out, " BEFORE {}", quote_literal(l));
+                        let _ = write!(sql, " BEFORE {}", quote_literal(l));
                     }
                     Position::After(l) => {
-                        let _ = write!(out, " AFTER {}", quote_literal(l));
+                        let _ = write!(sql, " AFTER {}", quote_literal(l));
                     }
                 }
-                out.push_str(";\n");
+                sql.push_str(";\n");
             }
-            out
+            (
+                format!("Add value(s) {} to enum type {name}", list.join(", ")),
+                sql,
+            )
         }
         Op::RecreateEnum {
             name,
             old_labels,
             new_labels,
             users,
-        } => format!(
-            "-- Recreate enum type {name} with ({}) instead of ({})\n{}",
-            labels_sql(new_labels),
-            labels_sql(old_labels),
-            recreate_enum_sql(name, new_labels, users)
+        } => (
+            format!(
+                "Recreate enum type {name} with ({}) instead of ({})",
+                labels_sql(new_labels),
+                labels_sql(old_labels)
+            ),
+            recreate_enum_sql(name, new_labels, users),
         ),
-        Op::RenameTable { from, to } => format!(
-            "-- Rename table {from} to {}\nALTER TABLE {} RENAME TO {};\n",
-            to.name,
-            from.sql(),
-            quote_ident(&to.name)
+        Op::RenameTable { from, to } => (
+            format!("Rename table {from} to {}", to.name),
+            format!(
+                "ALTER TABLE {} RENAME TO {};\n",
+                from.sql(),
+                quote_ident_if_needed(&to.name)
+            ),
         ),
-        Op::RenameColumn { table, from, to } => format!(
-            "-- Rename column {} to {to}\nALTER TABLE {} RENAME COLUMN {} TO {};\n",
-            col(table, from),
-            table.sql(),
-            quote_ident(from),
-            quote_ident(to)
+        Op::RenameColumn { table, from, to } => (
+            format!("Rename column {} to {to}", col(table, from)),
+            format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {};\n",
+                table.sql(),
+                quote_ident_if_needed(from),
+                quote_ident_if_needed(to)
+            ),
         ),
-        Op::DropForeignKey { table, fk } => format!(
-            "-- Drop foreign key {} of {table}\nALTER TABLE {} DROP CONSTRAINT {};\n",
-            fk.name,
-            table.sql(),
-            quote_ident(&fk.name)
+        Op::DropForeignKey { table, fk } => (
+            format!("Drop foreign key {} of {table}", fk.name),
+            drop_constraint_sql(table, &fk.name),
         ),
-        Op::DropPrimaryKey { table, pk } => format!(
-            "-- Drop primary key {} of {table}\nALTER TABLE {} DROP CONSTRAINT {};\n",
-            pk.name,
-            table.sql(),
-            quote_ident(&pk.name)
+        Op::DropPrimaryKey { table, pk } => (
+            format!("Drop primary key {} of {table}", pk.name),
+            drop_constraint_sql(table, &pk.name),
         ),
-        Op::CreateTable { table } => {
-            format!("-- Create table {}\n{}", table.name, create_table_sql(table))
-        }
+        Op::CreateTable { table } => (
+            format!("Create table {}", table.name),
+            create_table_sql(table),
+        ),
         Op::AddColumn {
             table,
             column,
             identity,
-        } => format!(
-            "-- Add column {}{}\nALTER TABLE {} ADD COLUMN {};\n",
-            col(table, &column.name),
-            if column.nullable {
-                ""
-            } else {
-                " (NOT NULL without a default: fails if the table has rows)"
-            },
-            table.sql(),
-            column_sql(column, *identity)
+        } => (
+            format!(
+                "Add column {}{}",
+                col(table, &column.name),
+                if column.nullable {
+                    ""
+                } else {
+                    " (NOT NULL without a default: fails if the table has rows)"
+                }
+            ),
+            format!(
+                "ALTER TABLE {} ADD COLUMN {};\n",
+                table.sql(),
+                column_sql(column, *identity)
+            ),
         ),
         Op::AlterColumnType {
             table,
@@ -316,64 +399,61 @@ pub fn up_sql(op: &Op) -> String {
             to,
         } => {
             let to_sql = types::type_sql(to);
-            format!(
-                "-- Change the type of {} from {} to {to_sql}\n{}",
-                col(table, column),
-                from.sql.clone().unwrap_or_else(|| types::type_sql(from)),
-                alter_type_sql(table, column, from, &to_sql, to)
+            (
+                format!(
+                    "Change the type of {} from {} to {to_sql}",
+                    col(table, column),
+                    from.sql.clone().unwrap_or_else(|| types::type_sql(from))
+                ),
+                alter_type_sql(table, column, from, &to_sql, to),
             )
         }
-        Op::SetNotNull { table, column } => format!(
-            "-- Make {} NOT NULL (fails if a row holds NULL)\nALTER TABLE {} ALTER COLUMN {} SET NOT NULL;\n",
-            col(table, column),
-            table.sql(),
-            quote_ident(column)
+        Op::SetNotNull { table, column } => (
+            format!(
+                "Make {} NOT NULL (fails if a row holds NULL)",
+                col(table, column)
+            ),
+            alter_column_sql(table, column, "SET NOT NULL"),
         ),
-        Op::DropNotNull { table, column } => format!(
-            "-- Make {} nullable\nALTER TABLE {} ALTER COLUMN {} DROP NOT NULL;\n",
-            col(table, column),
-            table.sql(),
-            quote_ident(column)
+        Op::DropNotNull { table, column } => (
+            format!("Make {} nullable", col(table, column)),
+            alter_column_sql(table, column, "DROP NOT NULL"),
         ),
-        Op::AddPrimaryKey { table, pk } => format!(
-            "-- Add primary key ({}) to {table}\nALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({});\n",
-            pk.columns.join(", "),
-            table.sql(),
-            quote_ident(&pk.name),
-            idents(&pk.columns)
+        Op::AddPrimaryKey { table, pk } => (
+            format!("Add primary key ({}) to {table}", pk.columns.join(", ")),
+            add_constraint_sql(table, &pk.name, &primary_key_sql(pk)),
         ),
-        Op::AddForeignKey { table, fk } => format!(
-            "-- Add foreign key {} ({} -> {})\nALTER TABLE {} ADD CONSTRAINT {} {};\n",
-            fk.name,
-            col(table, &fk.columns.join(", ")),
-            fk.references,
-            table.sql(),
-            quote_ident(&fk.name),
-            fk_sql(fk)
+        Op::AddForeignKey { table, fk } => (
+            format!(
+                "Add foreign key {} ({} -> {})",
+                fk.name,
+                col(table, &fk.columns.join(", ")),
+                fk.references
+            ),
+            add_constraint_sql(table, &fk.name, &fk_sql(fk)),
         ),
-        Op::DropColumn { table, column, .. } => format!(
-            "-- Drop column {}\nALTER TABLE {} DROP COLUMN {};\n",
-            col(table, &column.name),
-            table.sql(),
-            quote_ident(&column.name)
+        Op::DropColumn { table, column, .. } => (
+            format!("Drop column {}", col(table, &column.name)),
+            drop_column_sql(table, &column.name),
         ),
-        Op::DropTable { table } => format!(
-            "-- Drop table {}\nDROP TABLE {};\n",
-            table.name,
-            table.name.sql()
+        Op::DropTable { table } => (
+            format!("Drop table {}", table.name),
+            format!("DROP TABLE {};\n", table.name.sql()),
         ),
-        Op::DropEnum { name, .. } => {
-            format!("-- Drop enum type {name}\nDROP TYPE {};\n", name.sql())
-        }
+        Op::DropEnum { name, .. } => (
+            format!("Drop enum type {name}"),
+            format!("DROP TYPE {};\n", name.sql()),
+        ),
     }
 }
 
-/// One operation's inverse.
-pub fn down_sql(op: &Op) -> String {
+/// The comment and SQL of `op`'s inverse.
+fn down(op: &Op) -> (String, String) {
     match op {
-        Op::CreateEnum { name, .. } => {
-            format!("-- Drop enum type {name}\nDROP TYPE {};\n", name.sql())
-        }
+        Op::CreateEnum { name, .. } => (
+            format!("Drop enum type {name}"),
+            format!("DROP TYPE {};\n", name.sql()),
+        ),
         Op::ExtendEnum {
             name,
             old_labels,
@@ -381,10 +461,12 @@ pub fn down_sql(op: &Op) -> String {
             users,
         } => {
             let list: Vec<String> = additions.iter().map(|(l, _)| quote_literal(l)).collect();
-            format!(
-                "-- Remove value(s) {} from enum type {name} (PostgreSQL cannot drop an enum value: the type is recreated)\n{}",
-                list.join(", "),
-                recreate_enum_sql(name, old_labels, users)
+            (
+                format!(
+                    "Remove value(s) {} from enum type {name} (PostgreSQL cannot drop an enum value: the type is recreated)",
+                    list.join(", ")
+                ),
+                recreate_enum_sql(name, old_labels, users),
             )
         }
         Op::RecreateEnum {
@@ -392,49 +474,46 @@ pub fn down_sql(op: &Op) -> String {
             old_labels,
             new_labels,
             users,
-        } => format!(
-            "-- Recreate enum type {name} with ({}) instead of ({})\n{}",
-            labels_sql(old_labels),
-            labels_sql(new_labels),
-            recreate_enum_sql(name, old_labels, users)
+        } => (
+            format!(
+                "Recreate enum type {name} with ({}) instead of ({})",
+                labels_sql(old_labels),
+                labels_sql(new_labels)
+            ),
+            recreate_enum_sql(name, old_labels, users),
         ),
-        Op::RenameTable { from, to } => format!(
-            "-- Rename table {to} back to {}\nALTER TABLE {} RENAME TO {};\n",
-            from.name,
-            to.sql(),
-            quote_ident(&from.name)
+        Op::RenameTable { from, to } => (
+            format!("Rename table {to} back to {}", from.name),
+            format!(
+                "ALTER TABLE {} RENAME TO {};\n",
+                to.sql(),
+                quote_ident_if_needed(&from.name)
+            ),
         ),
-        Op::RenameColumn { table, from, to } => format!(
-            "-- Rename column {} back to {from}\nALTER TABLE {} RENAME COLUMN {} TO {};\n",
-            col(table, to),
-            table.sql(),
-            quote_ident(to),
-            quote_ident(from)
+        Op::RenameColumn { table, from, to } => (
+            format!("Rename column {} back to {from}", col(table, to)),
+            format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {};\n",
+                table.sql(),
+                quote_ident_if_needed(to),
+                quote_ident_if_needed(from)
+            ),
         ),
-        Op::DropForeignKey { table, fk } => format!(
-            "-- Restore foreign key {} of {table}\nALTER TABLE {} ADD CONSTRAINT {} {};\n",
-            fk.name,
-            table.sql(),
-            quote_ident(&fk.name),
-            fk_sql(fk)
+        Op::DropForeignKey { table, fk } => (
+            format!("Restore foreign key {} of {table}", fk.name),
+            add_constraint_sql(table, &fk.name, &fk_sql(fk)),
         ),
-        Op::DropPrimaryKey { table, pk } => format!(
-            "-- Restore primary key {} of {table}\nALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({});\n",
-            pk.name,
-            table.sql(),
-            quote_ident(&pk.name),
-            idents(&pk.columns)
+        Op::DropPrimaryKey { table, pk } => (
+            format!("Restore primary key {} of {table}", pk.name),
+            add_constraint_sql(table, &pk.name, &primary_key_sql(pk)),
         ),
-        Op::CreateTable { table } => format!(
-            "-- Drop table {}\nDROP TABLE {};\n",
-            table.name,
-            table.name.sql()
+        Op::CreateTable { table } => (
+            format!("Drop table {}", table.name),
+            format!("DROP TABLE {};\n", table.name.sql()),
         ),
-        Op::AddColumn { table, column, .. } => format!(
-            "-- Drop column {}\nALTER TABLE {} DROP COLUMN {};\n",
-            col(table, &column.name),
-            table.sql(),
-            quote_ident(&column.name)
+        Op::AddColumn { table, column, .. } => (
+            format!("Drop column {}", col(table, &column.name)),
+            drop_column_sql(table, &column.name),
         ),
         Op::AlterColumnType {
             table,
@@ -443,35 +522,32 @@ pub fn down_sql(op: &Op) -> String {
             to,
         } => {
             let from_sql = from.sql.clone().unwrap_or_else(|| types::type_sql(from));
-            format!(
-                "-- Change the type of {} back to {from_sql}\n{}",
-                col(table, column),
-                alter_type_sql(table, column, to, &from_sql, from)
+            (
+                format!(
+                    "Change the type of {} back to {from_sql}",
+                    col(table, column)
+                ),
+                alter_type_sql(table, column, to, &from_sql, from),
             )
         }
-        Op::SetNotNull { table, column } => format!(
-            "-- Make {} nullable again\nALTER TABLE {} ALTER COLUMN {} DROP NOT NULL;\n",
-            col(table, column),
-            table.sql(),
-            quote_ident(column)
+        Op::SetNotNull { table, column } => (
+            format!("Make {} nullable again", col(table, column)),
+            alter_column_sql(table, column, "DROP NOT NULL"),
         ),
-        Op::DropNotNull { table, column } => format!(
-            "-- Make {} NOT NULL again (fails if a row holds NULL)\nALTER TABLE {} ALTER COLUMN {} SET NOT NULL;\n",
-            col(table, column),
-            table.sql(),
-            quote_ident(column)
+        Op::DropNotNull { table, column } => (
+            format!(
+                "Make {} NOT NULL again (fails if a row holds NULL)",
+                col(table, column)
+            ),
+            alter_column_sql(table, column, "SET NOT NULL"),
         ),
-        Op::AddPrimaryKey { table, pk } => format!(
-            "-- Drop primary key {} of {table}\nALTER TABLE {} DROP CONSTRAINT {};\n",
-            pk.name,
-            table.sql(),
-            quote_ident(&pk.name)
+        Op::AddPrimaryKey { table, pk } => (
+            format!("Drop primary key {} of {table}", pk.name),
+            drop_constraint_sql(table, &pk.name),
         ),
-        Op::AddForeignKey { table, fk } => format!(
-            "-- Drop foreign key {} of {table}\nALTER TABLE {} DROP CONSTRAINT {};\n",
-            fk.name,
-            table.sql(),
-            quote_ident(&fk.name)
+        Op::AddForeignKey { table, fk } => (
+            format!("Drop foreign key {} of {table}", fk.name),
+            drop_constraint_sql(table, &fk.name),
         ),
         Op::DropColumn {
             table,
@@ -479,40 +555,31 @@ pub fn down_sql(op: &Op) -> String {
             constraints,
             indexes,
         } => {
-            let mut out = format!(
-                "-- Restore column {}\nALTER TABLE {} ADD COLUMN {};\n",
-                col(table, &column.name),
+            let mut sql = format!(
+                "ALTER TABLE {} ADD COLUMN {};\n",
                 table.sql(),
                 column_sql(column, false)
             );
             for c in constraints {
-                let _ = writeln!(
-                    out,
-                    "ALTER TABLE {} ADD CONSTRAINT {} {};",
-                    table.sql(),
-                    quote_ident(&c.name),
-                    c.definition
-                );
+                sql.push_str(&add_constraint_sql(table, &c.name, &c.definition));
             }
             for i in indexes {
-                let _ = writeln!(out, "{};", i.definition);
+                let _ = writeln!(sql, "{};", i.definition);
             }
-            out
+            (format!("Restore column {}", col(table, &column.name)), sql)
         }
         Op::DropTable { table } => {
             // Its foreign keys come back with the inverse of their own drops.
             let mut bare = table.clone();
             bare.foreign_keys.clear();
-            format!(
-                "-- Restore table {}\n{}",
-                table.name,
-                create_table_sql(&bare)
+            (
+                format!("Restore table {}", table.name),
+                create_table_sql(&bare),
             )
         }
-        Op::DropEnum { name, labels } => format!(
-            "-- Restore enum type {name}\nCREATE TYPE {} AS ENUM ({});\n",
-            name.sql(),
-            labels_sql(labels)
+        Op::DropEnum { name, labels } => (
+            format!("Restore enum type {name}"),
+            create_enum_sql(name, labels),
         ),
     }
 }

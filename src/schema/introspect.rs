@@ -14,6 +14,7 @@ use super::model::{
     BaseType, Column, ColumnType, Constraint, Domain, EnumType, ForeignKey, Identity, Index,
     Modifier, PrimaryKey, QualName, Schema, Table,
 };
+use crate::dialect::VERSION_TABLE;
 
 /// Schemas that are PostgreSQL's own.
 const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
@@ -240,7 +241,8 @@ pub struct Rows {
 
 /// Whether dmig leaves a table out of the model by its name.
 pub fn is_bookkeeping_table(name: &str) -> bool {
-    name == "__diesel_schema_migrations" || name.starts_with("__dmig_")
+    // dmig's companion tables (design.md §2) are named `__dmig_*`.
+    name == VERSION_TABLE || name.starts_with("__dmig_")
 }
 
 /// The column type of a catalog type name and typmod.

@@ -10,6 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::dialect::postgres::quote_ident_if_needed;
+use crate::model::printable;
+
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes.
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
@@ -35,19 +38,25 @@ impl QualName {
     /// out for `public`, the schema of an unqualified `table!`).
     pub fn sql(&self) -> String {
         if self.schema == "public" {
-            quote_ident(&self.name)
+            quote_ident_if_needed(&self.name)
         } else {
-            format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+            format!(
+                "{}.{}",
+                quote_ident_if_needed(&self.schema),
+                quote_ident_if_needed(&self.name)
+            )
         }
     }
 }
 
 impl fmt::Display for QualName {
+    /// `users`, `app.things`, for messages and comments: unquoted, control
+    /// characters replaced ([`printable`]) so a name cannot end a `--` comment.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.schema == "public" {
-            f.write_str(&self.name)
+            f.write_str(&printable(&self.name))
         } else {
-            write!(f, "{}.{}", self.schema, self.name)
+            write!(f, "{}.{}", printable(&self.schema), printable(&self.name))
         }
     }
 }
@@ -281,186 +290,6 @@ pub struct Domain {
     pub base: ColumnType,
 }
 
-/// PostgreSQL's reserved key words (and the type and function names that
-/// also need quotes as column names), for [`quote_ident`].
-const RESERVED: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "between",
-    "bigint",
-    "binary",
-    "bit",
-    "boolean",
-    "both",
-    "case",
-    "cast",
-    "char",
-    "character",
-    "check",
-    "coalesce",
-    "collate",
-    "collation",
-    "column",
-    "concurrently",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "dec",
-    "decimal",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "exists",
-    "extract",
-    "false",
-    "fetch",
-    "float",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "greatest",
-    "group",
-    "grouping",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "inout",
-    "int",
-    "integer",
-    "intersect",
-    "interval",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "lateral",
-    "leading",
-    "least",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "national",
-    "natural",
-    "nchar",
-    "none",
-    "normalize",
-    "not",
-    "notnull",
-    "null",
-    "nullif",
-    "numeric",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "out",
-    "outer",
-    "overlaps",
-    "overlay",
-    "placing",
-    "position",
-    "precision",
-    "primary",
-    "real",
-    "references",
-    "returning",
-    "right",
-    "row",
-    "select",
-    "session_user",
-    "setof",
-    "similar",
-    "smallint",
-    "some",
-    "substring",
-    "symmetric",
-    "system_user",
-    "table",
-    "tablesample",
-    "then",
-    "time",
-    "timestamp",
-    "to",
-    "trailing",
-    "treat",
-    "trim",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "values",
-    "varchar",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-    "xmlattributes",
-    "xmlconcat",
-    "xmlelement",
-    "xmlexists",
-    "xmlforest",
-    "xmlnamespaces",
-    "xmlparse",
-    "xmlpi",
-    "xmlroot",
-    "xmlserialize",
-    "xmltable",
-];
-
-/// An identifier as SQL: bare when PostgreSQL would read it back unchanged
-/// (lowercase letters, digits, `_`, not a key word), else double-quoted.
-pub fn quote_ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && RESERVED.binary_search(&name).is_err();
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
-
-/// A string literal: `'it''s'`.
-pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 /// The name PostgreSQL would choose for a constraint (`makeObjectName`):
 /// `table_column_suffix`, the longer of the two parts cut until it fits 63 bytes.
 pub fn constraint_name(table: &str, column: Option<&str>, suffix: &str) -> String {
@@ -490,20 +319,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reserved_words_are_sorted_for_binary_search() {
-        let mut sorted = RESERVED.to_vec();
-        sorted.sort_unstable();
-        assert_eq!(sorted, RESERVED);
-    }
-
-    #[test]
-    fn identifiers_are_quoted_only_when_needed() {
-        assert_eq!(quote_ident("users"), "users");
-        assert_eq!(quote_ident("Users"), "\"Users\"");
-        assert_eq!(quote_ident("user"), "\"user\"");
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_ident("1st"), "\"1st\"");
+    fn qualified_names_leave_out_public_and_quote_what_needs_it() {
         assert_eq!(QualName::new("app", "Things").sql(), "app.\"Things\"");
+        assert_eq!(QualName::new("public", "user").sql(), "\"user\"");
+        assert_eq!(QualName::new("public", "users").sql(), "users");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::{DiffError, DiffOptions, EnumUser, Op, Position, Sides};
+use crate::model::printable;
 use crate::schema::model::{BaseType, QualName, Schema};
 
 /// The enum operations, in the models' order, then the drops. `ADD VALUE`
@@ -103,7 +104,8 @@ fn check_named_types(sides: &Sides<'_>) -> Result<(), DiffError> {
                 if !known {
                     return Err(DiffError::Unsupported(format!(
                         "column `{}.{}` has type `{n}`, which the database does not have and the schema files give no labels for (derive `DbEnum` for it, or create the type in a revision)",
-                        table.name, column.name
+                        table.name,
+                        printable(&column.name)
                     )));
                 }
             }

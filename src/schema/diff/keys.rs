@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{DiffError, Op};
+use crate::model::printable;
 use crate::schema::model::{QualName, Schema, Table};
 
 /// The primary key of `model` against `db`'s, compared in the models' column
@@ -42,7 +43,7 @@ pub(super) fn primary_key(
                 fk.references == db.name
                     && (fk.referenced_columns.is_empty() || fk.referenced_columns == old_pk.columns)
             })
-            .map(|(t, fk)| format!("`{}` from `{}`", fk.name, t.name))
+            .map(|(t, fk)| format!("`{}` from `{}`", printable(&fk.name), t.name))
             .collect();
         if !referencing.is_empty() {
             return Err(DiffError::Unsupported(format!(

@@ -1,6 +1,7 @@
 //! The operations a diff produces, in the fixed order of a revision, each
 //! carrying the database facts its inverse needs.
 
+use crate::model::printable;
 use crate::schema::model::{
     Column, ColumnType, Constraint, ForeignKey, Index, PrimaryKey, QualName, Table,
 };
@@ -200,7 +201,7 @@ impl Op {
         match self {
             Op::DropTable { table } => Some(format!("drop table `{}`", table.name)),
             Op::DropColumn { table, column, .. } => {
-                Some(format!("drop column `{table}.{}`", column.name))
+                Some(format!("drop column `{table}.{}`", printable(&column.name)))
             }
             Op::DropEnum { name, .. } => Some(format!("drop enum type `{name}`")),
             Op::RecreateEnum {
@@ -212,7 +213,7 @@ impl Op {
                 let removed: Vec<String> = old_labels
                     .iter()
                     .filter(|l| !new_labels.contains(l))
-                    .map(|l| format!("'{l}'"))
+                    .map(|l| format!("'{}'", printable(l)))
                     .collect();
                 Some(if removed.is_empty() {
                     format!("reorder the values of enum type `{name}` (the type is recreated)")
@@ -229,7 +230,8 @@ impl Op {
                 from,
                 to,
             } if !types::is_widening(from, to) => Some(format!(
-                "change the type of `{table}.{column}` from {} to {} (values may not convert or may lose precision)",
+                "change the type of `{table}.{}` from {} to {} (values may not convert or may lose precision)",
+                printable(column),
                 from.sql.clone().unwrap_or_else(|| types::type_sql(from)),
                 types::type_sql(to)
             )),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::columns::same_type;
 use super::{DiffError, DiffOptions, Matched, Rename, Sides};
+use crate::model::printable;
 use crate::schema::model::{Column, QualName, Schema, Table};
 
 /// The confirmed table renames, new name -> old name.
@@ -136,7 +137,12 @@ pub(super) fn probable_columns(
             if same_type(&new.ty, &old.ty, database) && new.nullable == old.nullable {
                 probable.push(format!(
                     "column `{}.{}` is gone from schema.rs and `{table}.{}` is new with the same type: a rename? pass --rename {table}.{}={} to rename it, or --not-rename {table}.{} to drop and add",
-                    db.name, old.name, new.name, old.name, new.name, old.name
+                    db.name,
+                    printable(&old.name),
+                    printable(&new.name),
+                    printable(&old.name),
+                    printable(&new.name),
+                    printable(&old.name)
                 ));
             }
         }

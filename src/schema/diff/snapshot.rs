@@ -1,6 +1,7 @@
 //! Two database snapshots compared object by object, for `--verify` and
 //! `dmig verify`: not a diff to act on, a list of what differs to show.
 
+use crate::model::printable;
 use crate::schema::model::{Column, ForeignKey, Identity, Schema};
 use crate::schema::types;
 
@@ -16,7 +17,10 @@ pub fn snapshot_differences(before: &Schema, after: &Schema) -> Vec<String> {
         };
         for col in &a.columns {
             match b.column(&col.name) {
-                None => out.push(format!("column `{name}.{}` is missing", col.name)),
+                None => out.push(format!(
+                    "column `{name}.{}` is missing",
+                    printable(&col.name)
+                )),
                 Some(other) => {
                     let describe = |c: &Column| {
                         format!(
@@ -42,14 +46,17 @@ pub fn snapshot_differences(before: &Schema, after: &Schema) -> Vec<String> {
                     };
                     let (x, y) = (describe(col), describe(other));
                     if x != y {
-                        out.push(format!("column `{name}.{}` was `{x}`, is `{y}`", col.name));
+                        out.push(format!(
+                            "column `{name}.{}` was `{x}`, is `{y}`",
+                            printable(&col.name)
+                        ));
                     }
                 }
             }
         }
         for col in &b.columns {
             if a.column(&col.name).is_none() {
-                out.push(format!("column `{name}.{}` is extra", col.name));
+                out.push(format!("column `{name}.{}` is extra", printable(&col.name)));
             }
         }
         if a.primary_key != b.primary_key {

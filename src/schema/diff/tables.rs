@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{DiffError, Matched, Notice, Op, Sides, Work};
+use crate::model::printable;
 use crate::schema::config::Scope;
 use crate::schema::model::{QualName, Schema, Table};
 
@@ -123,7 +124,8 @@ pub(super) fn drop(
                 if !sides.in_scope(child_name) {
                     return Err(DiffError::Unsupported(format!(
                         "`{}` is referenced by foreign key `{}` of `{child_name}`, a table outside the schema.rs filter: drop that key by hand first",
-                        fk.references, fk.name
+                        fk.references,
+                        printable(&fk.name)
                     )));
                 }
                 let current = matched
