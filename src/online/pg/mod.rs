@@ -3,10 +3,14 @@
 //! - [`url`]: reading a database URL, redacting it;
 //! - [`connect`]: opening connections and naming what failed;
 //! - [`tls`]: rustls for `sslmode`;
+//! - `introspect` (feature `autogenerate`): the catalogs read for
+//!   `revision --autogenerate`, scratch databases;
 //! - this module: the pool, the advisory lock, the version table and the
 //!   session state, as the runner needs them.
 
 pub mod connect;
+#[cfg(feature = "autogenerate")]
+pub mod introspect;
 pub mod local;
 pub mod tls;
 pub mod url;
@@ -14,7 +18,7 @@ pub mod url;
 pub use connect::{
     establish, pool_manager, pool_manager_with_errors, ConnectError, LastConnectError,
 };
-pub use url::{redact_url, target, ConnectTarget};
+pub use url::{redact_url, target, with_database, ConnectTarget};
 
 use std::time::Duration;
 

@@ -104,6 +104,62 @@ pub fn target(url: &str) -> Result<ConnectTarget, ConnectError> {
     Ok(parse(url)?.target)
 }
 
+/// `url` pointing at `database` instead, on the same server as the same
+/// user with the same settings: the path is replaced (percent-encoded) and a
+/// `dbname` query parameter, which would win over it, is dropped. How dmig
+/// reaches the throwaway databases it creates through an admin URL.
+///
+/// # Examples
+///
+/// ```
+/// use dmig::online::pg::with_database;
+/// assert_eq!(
+///     with_database("postgres://admin:pw@db:5433/postgres?sslmode=require", "scratch_1").unwrap(),
+///     "postgres://admin:pw@db:5433/scratch_1?sslmode=require"
+/// );
+/// ```
+pub fn with_database(url: &str, database: &str) -> Result<String, ConnectError> {
+    let Some((scheme, rest)) = split_scheme(url) else {
+        return Err(ConnectError::InvalidUrl {
+            url: redact_url(url),
+            reason: "expected postgres:// or postgresql://".to_owned(),
+        });
+    };
+    let (userinfo, after) = split_userinfo_for_redaction(rest);
+    let (before_query, query) = match after.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (after, None),
+    };
+    let host = before_query.split('/').next().unwrap_or_default();
+    let mut out = String::from(scheme);
+    if let Some(userinfo) = userinfo {
+        out.push_str(userinfo);
+        out.push('@');
+    }
+    out.push_str(host);
+    out.push('/');
+    for byte in database.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let kept: Vec<&str> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            percent_decode(key).as_deref() != Some("dbname")
+        })
+        .collect();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------
 // Parsing
 
@@ -388,6 +444,26 @@ fn target_of(config: &tokio_postgres::Config) -> ConnectTarget {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn with_database_replaces_the_path_and_drops_dbname() {
+        let with = |url: &str, db: &str| with_database(url, db).expect("url");
+        assert_eq!(
+            with("postgres://u:p@h:5433/app?sslmode=require", "s"),
+            "postgres://u:p@h:5433/s?sslmode=require"
+        );
+        assert_eq!(with("postgres://h", "s"), "postgres://h/s");
+        assert_eq!(
+            with(
+                "postgresql://u@[::1]:5432/?dbname=app&application_name=x",
+                "a b"
+            ),
+            "postgresql://u@[::1]:5432/a%20b?application_name=x"
+        );
+        // A `/` in an unencoded password stays in the user info.
+        assert_eq!(with("postgres://u:p/w@h/app", "s"), "postgres://u:p/w@h/s");
+        assert!(with_database("mysql://h/app", "s").is_err());
+    }
 
     #[test]
     fn redact_url_hides_the_password() {
