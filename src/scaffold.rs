@@ -100,6 +100,23 @@ pub fn new_revision(
     no_transaction: bool,
     now: SystemTime,
 ) -> Result<PathBuf, ScaffoldError> {
+    let mut files = vec![("up.sql", UP_TEMPLATE), ("down.sql", DOWN_TEMPLATE)];
+    if no_transaction {
+        files.push(("metadata.toml", NO_TRANSACTION_METADATA));
+    }
+    write_revision(migration_dir, message, &files, now)
+}
+
+/// Create `<dir>/<timestamp>_<slug>/` holding `files` (name, contents), as
+/// `revision --autogenerate` writes its up.sql and down.sql. A directory of
+/// that name already there is an error, never overwritten. Returns the new
+/// directory.
+pub fn write_revision(
+    migration_dir: &Path,
+    message: &str,
+    files: &[(&str, &str)],
+    now: SystemTime,
+) -> Result<PathBuf, ScaffoldError> {
     let name = slug(message);
     if name.is_empty() {
         return Err(ScaffoldError::EmptyName {
@@ -118,10 +135,6 @@ pub fn new_revision(
             return Err(ScaffoldError::Exists { path: dir })
         }
         Err(e) => return Err(io_err(&dir)(e)),
-    }
-    let mut files = vec![("up.sql", UP_TEMPLATE), ("down.sql", DOWN_TEMPLATE)];
-    if no_transaction {
-        files.push(("metadata.toml", NO_TRANSACTION_METADATA));
     }
     for (file, text) in files {
         let path = dir.join(file);

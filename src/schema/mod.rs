@@ -8,12 +8,16 @@
 //! ```
 //!
 //! The pure core ([`model`], [`rust`], [`config`], [`diff`](mod@diff), [`ddl`],
-//! [`introspect`], [`types`]) does no I/O but reading files, and nothing
-//! under `schema` imports tokio or diesel-async.
+//! [`introspect`], [`types`]) does no I/O but reading files. Nothing under
+//! `schema` imports tokio or diesel-async: [`generate`](mod@generate) reaches
+//! the database only through `crate::online` (its runner, status and pools;
+//! `online::pg::introspect` runs the catalog queries and creates and drops
+//! scratch databases).
 
 pub mod config;
 pub mod ddl;
 pub mod diff;
+pub mod generate;
 pub mod introspect;
 pub mod model;
 pub mod rust;
@@ -23,6 +27,10 @@ use std::path::{Path, PathBuf};
 
 pub use config::{Filter, PrintSchema, Scope};
 pub use diff::{diff, Diff, DiffError, DiffOptions, Notice, Op, Rename};
+pub use generate::{
+    check, generate, verify_directory, Database, Finding, GenerateOptions, Generated, Outcome,
+    VerifyReport,
+};
 pub use model::{QualName, Schema};
 
 /// Errors of `revision --autogenerate`, `check --schema` and `verify`.
@@ -87,9 +95,15 @@ pub enum SchemaError {
         /// The objects that differ.
         differences: Vec<String>,
     },
+    /// Neither a database at head nor a scratch server to build one on.
+    #[error("no database: pass --database-url (a database at head) or --scratch-url ADMIN_URL (a throwaway one)")]
+    NoDatabase,
     /// The online layer failed.
     #[error(transparent)]
     Online(#[from] crate::online::OnlineError),
+    /// A target or range could not be planned.
+    #[error(transparent)]
+    Plan(#[from] crate::error::PlanError),
     /// A revision directory could not be written.
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::ScaffoldError),
