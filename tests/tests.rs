@@ -1,3 +1,4 @@
+mod autogen;
 mod bench_smoke;
 mod cli;
 mod failures;
