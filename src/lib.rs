@@ -18,7 +18,9 @@
 //! The core is pure: [`source`] reads revisions, [`plan`] resolves targets,
 //! plans and computes status, [`render`] writes scripts, [`dialect`] holds the
 //! bookkeeping SQL both sinks use, [`report`] the JSON shapes; none of it
-//! connects anywhere. [`online`] (feature `postgres`) runs the same plans
+//! connects anywhere. `schema` (feature `autogenerate`) reads the
+//! application's `schema.rs` and diffs it against the catalogs for
+//! `revision --autogenerate`. [`online`] (feature `postgres`) runs the same plans
 //! through diesel-async's `AsyncMigrationHarness`; the `dmig` binary
 //! ([`cli`], feature `cli`, on by default) only parses arguments and reports.
 //! `ARCHITECTURE.md` has the map.
