@@ -10,10 +10,10 @@
 //! - a drop that looks like a rename is refused until the user says which;
 //! - destructive operations are refused unless allowed.
 //!
-//! One file per concern: [`tables`] (the two sides in scope, new tables
-//! parents first, dropped tables children first), [`renames`] (confirmed and
-//! probable renames), [`columns`] and [`keys`] (a table both sides have),
-//! [`enums`], [`ops`] (the operations and their order) and [`snapshot`]
+//! One file per concern: `tables` (the two sides in scope, new tables
+//! parents first, dropped tables children first), `renames` (confirmed and
+//! probable renames), `columns` and `keys` (a table both sides have),
+//! `enums`, `ops` (the operations and their order) and `snapshot`
 //! (snapshots compared for `--verify`). This module runs them in order.
 
 mod columns;

@@ -2,9 +2,9 @@
 //! --autogenerate`), [`check`] (`dmig check --schema`) and
 //! [`verify_directory`] (`dmig verify`). They tie the pure core to the
 //! revisions and a database: the live one (refused unless at head), or a
-//! throwaway one created through an admin URL ([`scratch`]), migrated to
+//! throwaway one created through an admin URL (`scratch`), migrated to
 //! head with dmig's own runner, and dropped again even when something fails.
-//! [`verify`] proves revisions on such databases.
+//! `verify` proves revisions on such databases.
 //!
 //! The database is reached only through [`crate::online`]: its runner,
 //! status and pools, and `online::pg::introspect` for the catalogs.

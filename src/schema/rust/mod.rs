@@ -7,8 +7,8 @@
 //! with `file:line:col`: a wrong guess here would become a wrong migration.
 //!
 //! This module walks a file's items and joins the files into one model;
-//! [`table`] reads one `table!`, [`joinable`] turns `joinable!` into foreign
-//! keys, [`sql_types`] resolves custom types, [`enums`] reads `DbEnum`s.
+//! `table` reads one `table!`, `joinable` turns `joinable!` into foreign
+//! keys, `sql_types` resolves custom types, `enums` reads `DbEnum`s.
 
 mod enums;
 mod joinable;
