@@ -41,8 +41,8 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = "dmig_bench_"
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 
-GROUPS = ["offline", "upgrade", "single", "downgrade", "status"]
-ONLINE_GROUPS = ["upgrade", "single", "downgrade", "status"]
+GROUPS = ["offline", "upgrade", "single", "downgrade", "status", "autogen"]
+ONLINE_GROUPS = ["upgrade", "single", "downgrade", "status", "autogen"]
 
 # Environment variables that would change what dmig or psql does behind the
 # harness's back; the harness always passes explicit flags instead.
@@ -99,6 +99,39 @@ def corpus(work: Path, n: int) -> Path:
         (d / "down.sql").write_text(down_sql(i))
     stamp.write_text(want)
     return migrations
+
+
+def schema_rs(n: int) -> str:
+    """The schema.rs `diesel print-schema` writes for corpus n at head."""
+    out = ["// @generated automatically by Diesel CLI.\n"]
+    for i in range(1, n + 1):
+        out.append(
+            "\ndiesel::table! {\n"
+            f"    {table_of(i)} (id) {{\n"
+            "        id -> Int8,\n"
+            "        prev_id -> Nullable<Int8>,\n"
+            "        name -> Text,\n"
+            "        amount -> Numeric,\n"
+            "        created_at -> Timestamptz,\n"
+            "    }\n"
+            "}\n"
+        )
+    out.append("\n")
+    for i in range(2, n + 1):
+        out.append(f"diesel::joinable!({table_of(i)} -> {table_of(i - 1)} (prev_id));\n")
+    return "".join(out)
+
+
+def autogen_project(work: Path, n: int) -> Path:
+    """bench/work/autogen_<n>/ with diesel.toml and src/schema.rs; reused."""
+    root = work / f"autogen_{n}"
+    schema = root / "src" / "schema.rs"
+    text = schema_rs(n)
+    if not (schema.is_file() and schema.read_text() == text):
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        schema.write_text(text)
+    (root / "diesel.toml").write_text('[print_schema]\nfile = "src/schema.rs"\n\n[migrations_directory]\ndir = "generated"\n')
+    return root
 
 
 def find_diesel() -> Optional[str]:
@@ -656,6 +689,65 @@ class Bench:
                 self.variants.append(v)
             self.variants.append(floor)
 
+    # -- group 6: autogenerate, read both sides and diff ------------------
+
+    def autogen(self) -> None:
+        for n in self.args.autogen_n:
+            migrations = corpus(self.work, n)
+            up = self.render(n, "upgrade")
+            project = autogen_project(self.work, n)
+            generated = project / "generated"
+            holder: dict[str, str] = {}
+
+            def shared(rep: int, n=n, up=up, holder=holder) -> str:
+                # One database at head, read-only for dmig; diesel only writes files.
+                if "url" not in holder:
+                    holder["url"] = self.db_at_head(f"autogen_{n}", up)
+                if generated.exists():
+                    shutil.rmtree(generated)
+                generated.mkdir()
+                return holder["url"]
+
+            def diesel_wrote(url: str, out: Path) -> Optional[str]:
+                if not any(generated.iterdir()):
+                    return "diesel wrote no migration"
+                return None
+
+            diesel = self.args.diesel
+            floor = Variant(
+                "autogen",
+                "diesel migration generate --diff-schema",
+                n,
+                True,
+                "diesel migration generate --diff-schema=src/schema.rs --database-url URL x  (db at head, N-table schema.rs)",
+                prepare=shared,
+                argv=lambda url: [diesel, "migration", "generate", "--diff-schema=src/schema.rs", "--database-url", url, "bench"],
+                verify=diesel_wrote,
+                cwd=project,
+                failed="" if diesel else "diesel CLI not installed (cargo install diesel_cli --no-default-features --features postgres)",
+            )
+            target = "< 1 s, ≤ 0.5× diesel" if n == 1000 else ""
+            for label, extra in (
+                ("dmig check --schema", ["check", "--schema", "src/schema.rs"]),
+                ("dmig revision --autogenerate", ["revision", "--autogenerate", "-m", "bench", "--schema", "src/schema.rs", "--no-verify"]),
+            ):
+                v = Variant(
+                    "autogen",
+                    label,
+                    n,
+                    False,
+                    f"dmig --migration-dir corpus_N/migrations --database-url URL {' '.join(extra)}  (db at head, nothing to change)",
+                    prepare=shared,
+                    argv=lambda url, m=migrations, extra=extra: [self.dmig, "--migration-dir", str(m), "--database-url", url, *extra],
+                    verify=(lambda url, out: expect_in(out, "no changes")) if "revision" in extra else (lambda url, out: None),
+                    repeatable=True,
+                    target=target,
+                    cwd=project,
+                )
+                v.floor_of = floor
+                self.variants.append(v)
+            self.variants.append(floor)
+
     # -- database helpers -------------------------------------------------
 
     def fresh_db(self, name: str) -> str:
@@ -770,6 +862,8 @@ class Bench:
                     self.downgrade()
                 elif g == "status":
                     self.status()
+                elif g == "autogen":
+                    self.autogen()
             except Exception as e:
                 print(f"error: preparing group {g}: {e}", file=sys.stderr)
                 self.variants.append(
@@ -818,7 +912,7 @@ def verdict(v: Variant, by_key: dict[tuple[str, int, str], Variant]) -> str:
     ok = True
     rss_cap = 10 * MIB if v.group == "offline" else 12 * MIB
     peak = max(s.rss_kib for s in v.samples)
-    if v.group != "offline" or v.n == 1000:
+    if v.group != "autogen" and (v.group != "offline" or v.n == 1000):
         ok &= peak <= rss_cap
     floor = v.floor_of
     floor_wall = statistics.median(s.wall_s for s in floor.samples) if floor and floor.samples else None
@@ -836,6 +930,11 @@ def verdict(v: Variant, by_key: dict[tuple[str, int, str], Variant]) -> str:
         ok &= wall <= limit * floor_wall
     elif v.group == "status" and v.n == 1000:
         ok &= wall <= 0.050
+    elif v.group == "autogen" and v.n == 1000:
+        ok &= wall < 1.0
+        if floor_wall is None:
+            return f"{v.target}: < 1 s {'met' if ok else '**missed**'}, diesel n/a"
+        ok &= wall <= 0.5 * floor_wall
     if v.cpu_of is not None:
         if v.cpu_of.failed or not v.cpu_of.samples:
             return f"{v.target}: n/a ({v.cpu_of.label} failed)"
@@ -1092,13 +1191,14 @@ def main(argv: list[str]) -> int:
     p.add_argument("--online-n", type=parse_ns, default=None, help="N for upgrade/single, e.g. 100+1000")
     p.add_argument("--downgrade-n", type=parse_ns, default=None, help="N for downgrade (default 1000)")
     p.add_argument("--status-n", type=parse_ns, default=None, help="N for status/current (default 1000)")
+    p.add_argument("--autogen-n", type=parse_ns, default=None, help="tables for the autogen group (default 1000)")
     p.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the untimed offline warm-up")
     p.add_argument(
         "--callgrind",
         action="store_true",
         help="also count each command's instructions once under valgrind --tool=callgrind (slow; stable on a noisy machine)",
     )
-    p.add_argument("--diesel", default=None, help="diesel CLI binary (default: diesel on PATH, else ~/.cargo/bin/diesel)")
+    p.add_argument("--diesel", default=None, help="diesel CLI, the peer of the upgrade and autogen groups (default: diesel on PATH, else ~/.cargo/bin/diesel)")
     args = p.parse_args(argv)
 
     quick = [20] if args.quick else None
@@ -1109,6 +1209,8 @@ def main(argv: list[str]) -> int:
     args.online_n = args.online_n or quick or [100, 1000]
     args.downgrade_n = args.downgrade_n or quick or [1000]
     args.status_n = args.status_n or quick or [1000]
+    args.autogen_n = args.autogen_n or quick or [1000]
+    args.diesel = args.diesel or find_diesel()
     only: list[str] = []
     for item in args.only or GROUPS:
         for g in item.split(","):
@@ -1138,7 +1240,6 @@ def main(argv: list[str]) -> int:
     args.dmig = str(snap)
 
     args.psql = args.psql or find_psql()
-    args.diesel = args.diesel or find_diesel()
     bench = Bench(args)
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.monotonic()

@@ -18,7 +18,9 @@
 //! The core is pure: [`source`] reads revisions, [`plan`] resolves targets,
 //! plans and computes status, [`render`] writes scripts, [`dialect`] holds the
 //! bookkeeping SQL both sinks use, [`report`] the JSON shapes; none of it
-//! connects anywhere. [`online`] (feature `postgres`) runs the same plans
+//! connects anywhere. `schema` (feature `autogenerate`) reads the
+//! application's `schema.rs` and diffs it against the catalogs for
+//! `revision --autogenerate`. [`online`] (feature `postgres`) runs the same plans
 //! through diesel-async's `AsyncMigrationHarness`; the `dmig` binary
 //! ([`cli`], feature `cli`, on by default) only parses arguments and reports.
 //! `ARCHITECTURE.md` has the map.
@@ -26,10 +28,13 @@
 //! # Features
 //!
 //! - `cli` (default): the `dmig` binary and [`cli`]; pulls in clap, anyhow and
-//!   tracing-subscriber, and `postgres`.
+//!   tracing-subscriber, and `postgres` and `autogenerate`.
 //! - `postgres`: [`online`] for PostgreSQL, with TLS (rustls). An application
 //!   that migrates at startup needs only this:
 //!   `dmig = { version = "0.1", default-features = false, features = ["postgres"] }`.
+//! - `autogenerate`: [`schema`], `dmig revision --autogenerate`: the
+//!   application's `schema.rs` (read with syn and diesel's own `table!`
+//!   parser) diffed against the database; needs `postgres`.
 //! - `pg-query-tests`: the splitter's differential test against libpg_query
 //!   (needs libclang to build).
 //!
@@ -87,6 +92,8 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod scaffold;
+#[cfg(feature = "autogenerate")]
+pub mod schema;
 pub mod source;
 pub mod sql;
 

@@ -141,6 +141,20 @@ pub struct CheckReport {
     pub missing_on_disk: Vec<Version>,
     /// Directory names of pending revisions older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// With `--schema`: schema.rs against the database; absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaCheck>,
+}
+
+/// `check --schema`: the models against the database at head.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaCheck {
+    /// The schema files read.
+    pub files: Vec<String>,
+    /// What would bring the database to schema.rs, one line per operation
+    /// as `revision --autogenerate` would write it (empty: they match);
+    /// `null` when the database is not at head, so nothing was compared.
+    pub differences: Option<Vec<String>>,
 }
 
 fn state_word<S: serde::Serializer>(state: &RevisionState, s: S) -> Result<S::Ok, S::Error> {
@@ -262,7 +276,16 @@ impl CheckReport {
                 .out_of_order()
                 .map(|e| e.revision.name.clone())
                 .collect(),
+            schema: None,
         }
+    }
+
+    /// With the result of `--schema`: `files` read, `differences` found
+    /// (`None`: not compared). `ok` then also needs them to match.
+    pub fn with_schema(mut self, files: Vec<String>, differences: Option<Vec<String>>) -> Self {
+        self.ok &= differences.as_ref().is_some_and(Vec::is_empty);
+        self.schema = Some(SchemaCheck { files, differences });
+        self
     }
 }
 
@@ -354,5 +377,32 @@ mod tests {
         let revisions = revisions();
         let status = Status::new(&revisions, applied());
         insta::assert_snapshot!(json(&CheckReport::new(&status)));
+    }
+
+    #[test]
+    fn check_with_schema_shape() {
+        let revisions = revisions();
+        let applied: Vec<Applied> = revisions
+            .iter()
+            .map(|r| Applied {
+                version: r.version.clone(),
+                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+            })
+            .collect();
+        let status = Status::new(&revisions, applied);
+        let differing = CheckReport::new(&status).with_schema(
+            vec!["src/schema.rs".to_owned()],
+            Some(vec!["Add column users.bio".to_owned()]),
+        );
+        assert!(!differing.ok);
+        insta::assert_snapshot!(json(&differing));
+        let matching = CheckReport::new(&status)
+            .with_schema(vec!["src/schema.rs".to_owned()], Some(Vec::new()));
+        assert!(matching.ok);
+        let status = Status::new(&revisions, Vec::new());
+        insta::assert_snapshot!(
+            "check_with_schema_not_at_head",
+            json(&CheckReport::new(&status).with_schema(vec!["src/schema.rs".to_owned()], None))
+        );
     }
 }

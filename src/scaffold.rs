@@ -122,23 +122,43 @@ pub struct NewRevision<'a> {
 }
 
 /// Create `<dir>/<version>_<slug>/` with `up.sql`, `down.sql` (unless
-/// `with_down` is false) and `metadata.toml` (when `no_transaction`).
-/// Returns the new directory.
-///
-/// The version is the UTC time as `%Y-%m-%d-%H%M%S`, as diesel CLI writes
-/// it. When a revision of that second exists already, Diesel's subversion
-/// suffix follows (`-0000`, `-0001`, ...), which sorts after it, so two
-/// revisions made in one second neither collide nor swap places. A version
-/// given explicitly must be free.
+/// `with_down` is false) and `metadata.toml` (when `no_transaction`), from
+/// the templates. Returns the new directory (see [`write_revision`]).
 pub fn new_revision(
     migration_dir: &Path,
     spec: &NewRevision<'_>,
     now: SystemTime,
 ) -> Result<PathBuf, ScaffoldError> {
-    let name = slug(spec.message);
+    let mut files = vec![("up.sql", UP_TEMPLATE)];
+    if spec.with_down {
+        files.push(("down.sql", DOWN_TEMPLATE));
+    }
+    if spec.no_transaction {
+        files.push(("metadata.toml", NO_TRANSACTION_METADATA));
+    }
+    write_revision(migration_dir, spec.message, spec.version, &files, now)
+}
+
+/// Create `<dir>/<version>_<slug>/` holding `files` (name, contents), as
+/// `dmig revision` and `revision --autogenerate` write them. Returns the new
+/// directory; nothing already there is ever overwritten.
+///
+/// The version is `version` when given (it must be free), else the UTC time
+/// as `%Y-%m-%d-%H%M%S`, as diesel CLI writes it. When a revision of that
+/// second exists already, Diesel's subversion suffix follows (`-0000`,
+/// `-0001`, ...), which sorts after it, so two revisions made in one second
+/// neither collide nor swap places.
+pub fn write_revision(
+    migration_dir: &Path,
+    message: &str,
+    version: Option<&str>,
+    files: &[(&str, &str)],
+    now: SystemTime,
+) -> Result<PathBuf, ScaffoldError> {
+    let name = slug(message);
     if name.is_empty() {
         return Err(ScaffoldError::EmptyName {
-            message: spec.message.to_string(),
+            message: message.to_string(),
         });
     }
     let io_err = |path: &Path| {
@@ -147,7 +167,7 @@ pub fn new_revision(
     };
     fs::create_dir_all(migration_dir).map_err(io_err(migration_dir))?;
     let taken = existing_versions(migration_dir)?;
-    let prefix = match spec.version {
+    let prefix = match version {
         Some(version) => {
             let checked = Version::from_dir_name(version);
             crate::source::validate_version(&checked).map_err(|reason| {
@@ -172,13 +192,6 @@ pub fn new_revision(
             return Err(ScaffoldError::Exists { path: dir })
         }
         Err(e) => return Err(io_err(&dir)(e)),
-    }
-    let mut files = vec![("up.sql", UP_TEMPLATE)];
-    if spec.with_down {
-        files.push(("down.sql", DOWN_TEMPLATE));
-    }
-    if spec.no_transaction {
-        files.push(("metadata.toml", NO_TRANSACTION_METADATA));
     }
     for (file, text) in files {
         let path = dir.join(file);

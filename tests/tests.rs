@@ -1,3 +1,5 @@
+mod autogen;
+mod autogen_cli;
 mod bench_smoke;
 mod cli;
 mod conninfo;

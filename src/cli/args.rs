@@ -48,10 +48,12 @@ pub enum Command {
     Status(StatusArgs),
     /// Exit 0 when the database is at head, 3 when something is pending or drifted.
     Check(CheckArgs),
-    /// Create a new revision directory with up.sql and down.sql.
+    /// Create a new revision directory with up.sql and down.sql (--autogenerate: written from schema.rs).
     Revision(RevisionArgs),
     /// Print one revision's up.sql (or --down).
     Show(ShowArgs),
+    /// Round-trip every revision on a scratch database: up to head, each down.sql and up again, offline against online.
+    Verify(VerifyArgs),
     /// Create diesel.toml, migrations/ and sql-out/ where missing.
     Init,
     /// Create, recreate or drop the database the URL names (diesel's `database` commands).
@@ -352,6 +354,25 @@ pub struct CheckArgs {
     /// Print nothing when the database is at head.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also compare the database with schema.rs (this FILE, repeatable, else diesel.toml's `[print_schema] file`); exit 3 when they differ.
+    #[arg(long = "schema", value_name = "FILE", num_args = 0..)]
+    pub schema: Option<Vec<PathBuf>>,
+    /// With --schema: use diesel.toml's `[print_schema.KEY]`.
+    #[arg(long, value_name = "KEY", requires = "schema")]
+    pub schema_key: Option<String>,
+    #[command(flatten)]
+    pub connect: OnlineConnectArgs,
+}
+
+/// `dmig verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Admin URL of a server where throwaway databases may be created (and dropped).
+    #[arg(long, value_name = "ADMIN_URL")]
+    pub scratch_url: String,
+    /// Print only the summary line and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
     #[command(flatten)]
     pub connect: OnlineConnectArgs,
 }
@@ -372,8 +393,50 @@ pub struct RevisionArgs {
     #[arg(long)]
     pub no_down: bool,
     /// Write a metadata.toml that runs the revision outside a transaction (for CREATE INDEX CONCURRENTLY).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "autogenerate")]
     pub no_transaction: bool,
+    #[command(flatten)]
+    pub autogenerate: AutogenerateArgs,
+}
+
+/// `dmig revision --autogenerate`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AutogenerateArgs {
+    /// Write the revision from the difference between schema.rs and the database (at head), or a scratch database.
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// The schema.rs to read (repeatable); default: diesel.toml's `[print_schema] file`.
+    #[arg(long = "schema", value_name = "FILE", requires = "autogenerate")]
+    pub schema: Vec<PathBuf>,
+    /// Use diesel.toml's `[print_schema.KEY]` (file, schema, filter).
+    #[arg(long, value_name = "KEY", requires = "autogenerate")]
+    pub schema_key: Option<String>,
+    /// Admin URL for throwaway databases: the database side when there is no --database-url, and --verify.
+    #[arg(long, value_name = "ADMIN_URL", requires = "autogenerate")]
+    pub scratch_url: Option<String>,
+    /// Write destructive changes (drop a table, a column, an enum value; narrowing types).
+    #[arg(long, requires = "autogenerate")]
+    pub allow_destructive: bool,
+    /// A column rename: TABLE.OLD=NEW (repeatable).
+    #[arg(long, value_name = "TABLE.OLD=NEW", requires = "autogenerate")]
+    pub rename: Vec<String>,
+    /// A table rename: OLD=NEW (repeatable).
+    #[arg(long, value_name = "OLD=NEW", requires = "autogenerate")]
+    pub rename_table: Vec<String>,
+    /// Not a rename: drop and add TABLE or TABLE.COLUMN (repeatable).
+    #[arg(long, value_name = "NAME", requires = "autogenerate")]
+    pub not_rename: Vec<String>,
+    /// Do not apply the new revision to a scratch copy of head before writing it.
+    #[arg(long, requires = "autogenerate")]
+    pub no_verify: bool,
+    /// Seconds to wait for a connection.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        requires = "autogenerate"
+    )]
+    pub connect_timeout: u64,
 }
 
 /// `dmig show`.

@@ -2,11 +2,12 @@
 //! ranges are parsed, the mode is decided, the database URL is required where
 //! it is needed, all before any file is read or any connection opened.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{
-    Cli, Command, ConnectArgs, DatabaseAction, Format, LockArgs, ModeArgs, OnlineConnectArgs,
-    OnlineLockArgs, SessionArgs, TransactionArg,
+    AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, LockArgs, ModeArgs,
+    OnlineConnectArgs, OnlineLockArgs, SessionArgs, TransactionArg,
 };
 use super::UsageError;
 use crate::config::Sources;
@@ -15,6 +16,7 @@ use crate::error::PlanError;
 use crate::online::pg::conninfo::Environment;
 use crate::plan::{Kind, Range, Request, Target, TransactionMode};
 use crate::render::Output;
+use crate::schema::{self, DiffOptions, GenerateOptions};
 
 /// What to do, checked.
 #[derive(Debug)]
@@ -38,6 +40,14 @@ pub(crate) enum Task {
         no_transaction: bool,
         with_down: bool,
     },
+    /// `revision --autogenerate`.
+    Autogenerate(Box<Autogenerate>),
+    /// `verify`.
+    Verify {
+        scratch_url: String,
+        connect_timeout: Duration,
+        quiet: bool,
+    },
     /// `show`.
     Show { target: Target, down: bool },
     /// `history` without `--online`.
@@ -60,11 +70,12 @@ pub(crate) enum Task {
     },
     /// `status`, `history --online`.
     Status { format: Format, online: Online },
-    /// `check`.
+    /// `check` (with `--schema`, schema.rs against the database too).
     Check {
         format: Format,
         quiet: bool,
         online: Online,
+        schema: Option<SchemaFiles>,
     },
 }
 
@@ -81,6 +92,30 @@ pub(crate) struct Run {
     pub quiet: bool,
     /// What goes to stdout at the end.
     pub format: Format,
+}
+
+/// Which schema.rs files to read: `--schema FILE`s (empty: diesel.toml's
+/// `[print_schema] file`), `--schema-key KEY`.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemaFiles {
+    pub files: Vec<PathBuf>,
+    pub key: Option<String>,
+}
+
+/// `revision --autogenerate`, checked.
+#[derive(Debug)]
+pub(crate) struct Autogenerate {
+    /// `-m`.
+    pub message: String,
+    pub schema: SchemaFiles,
+    /// The application's database (`--database-url`), compared at head.
+    pub online: Option<Online>,
+    /// `--scratch-url`: the database side without `online`, and `--verify`.
+    pub scratch_url: Option<String>,
+    /// Destructive changes, renames, `--no-verify`.
+    pub options: GenerateOptions,
+    /// How long to wait for a connection to the scratch server.
+    pub connect_timeout: Duration,
 }
 
 /// How to reach the database.
@@ -217,12 +252,25 @@ impl Settings {
                 }
             }
             Command::Completions { shell } => Task::Completions { shell },
+            Command::Revision(args) if args.autogenerate.autogenerate => {
+                let url = url.clone().filter(|u| !u.trim().is_empty());
+                Task::Autogenerate(Box::new(autogenerate(
+                    args.name.or(args.message).unwrap_or_default(),
+                    args.autogenerate,
+                    url,
+                )?))
+            }
             Command::Revision(args) => Task::Revision {
                 // clap requires one of the two.
                 message: args.name.or(args.message).unwrap_or_default(),
                 version: args.version,
                 no_transaction: args.no_transaction,
                 with_down: !args.no_down,
+            },
+            Command::Verify(args) => Task::Verify {
+                scratch_url: args.scratch_url,
+                connect_timeout: Duration::from_secs(args.connect.connect_timeout),
+                quiet: args.quiet,
             },
             Command::Show(args) => Task::Show {
                 target: usage(Target::parse(&args.target))?,
@@ -248,6 +296,10 @@ impl Settings {
                 format: args.format,
                 quiet: args.quiet,
                 online: online(args.connect.connect_timeout)?,
+                schema: args.schema.map(|files| SchemaFiles {
+                    files,
+                    key: args.schema_key,
+                }),
             },
             Command::Upgrade(args) => {
                 let transaction = args.transaction.transaction.into();
@@ -357,6 +409,69 @@ impl Settings {
         };
         Ok(Settings { sources, task })
     }
+}
+
+/// Check `revision --autogenerate`: renames parsed, a database to compare
+/// with, and `--scratch-url` only where it does something.
+fn autogenerate(
+    message: String,
+    args: AutogenerateArgs,
+    url: Option<String>,
+) -> anyhow::Result<Autogenerate> {
+    let mut renames = Vec::new();
+    for text in &args.rename {
+        renames.push(
+            schema::parse_column_rename(text)
+                .ok_or_else(|| UsageError(format!("--rename {text}: expected TABLE.OLD=NEW")))?,
+        );
+    }
+    for text in &args.rename_table {
+        renames.push(
+            schema::parse_table_rename(text)
+                .ok_or_else(|| UsageError(format!("--rename-table {text}: expected OLD=NEW")))?,
+        );
+    }
+    let scratch_url = args.scratch_url.filter(|u| !u.trim().is_empty());
+    match (&url, &scratch_url) {
+        (None, None) => {
+            return Err(UsageError(
+                "no database: pass --database-url (a database at head) or --scratch-url ADMIN_URL (a throwaway one)".to_string(),
+            )
+            .into())
+        }
+        // With the application's database the scratch server is only for
+        // --verify: with --no-verify it would be ignored.
+        (Some(_), Some(_)) if args.no_verify => {
+            return Err(UsageError(
+                "--scratch-url does nothing here: the diff is against the database URL (--database-url or DATABASE_URL) and --no-verify skips the scratch copy; drop one of them".to_string(),
+            )
+            .into())
+        }
+        _ => {}
+    }
+    let connect_timeout = Duration::from_secs(args.connect_timeout);
+    Ok(Autogenerate {
+        message,
+        schema: SchemaFiles {
+            files: args.schema,
+            key: args.schema_key,
+        },
+        online: url.map(|url| Online {
+            url,
+            connect_timeout,
+        }),
+        scratch_url,
+        options: GenerateOptions {
+            diff: DiffOptions {
+                allow_destructive: args.allow_destructive,
+                renames,
+                not_renames: args.not_rename,
+                server_version_num: 0,
+            },
+            verify: args.no_verify.then_some(false),
+        },
+        connect_timeout,
+    })
 }
 
 /// `Some(output)` when the command renders SQL (`--sql`); `None` online,

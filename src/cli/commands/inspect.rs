@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use super::{Context, Session};
+use super::{autogen, Context, Session};
 use crate::cli::args::Format;
-use crate::cli::report::{json, text};
-use crate::cli::settings::Online;
+use crate::cli::report::{self, json, text};
+use crate::cli::settings::{Online, SchemaFiles};
 use crate::cli::EXIT_PENDING;
 use crate::model::printable;
 use crate::online;
@@ -61,20 +61,41 @@ pub(super) fn status(cx: &Context, online: &Online, format: Format) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dmig check`: exit 0 at head, 3 otherwise, saying why on stderr.
+/// `dmig check`: exit 0 at head, 3 otherwise, saying why on stderr. With
+/// `--schema`, a database at head must also match schema.rs.
 pub(super) fn check(
     cx: &Context,
     online: &Online,
     format: Format,
     quiet: bool,
+    schema: Option<&SchemaFiles>,
 ) -> anyhow::Result<ExitCode> {
-    let (_, discovery) = cx.load()?;
+    let (config, discovery) = cx.load()?;
+    // schema.rs is read before connecting: a file dmig cannot read is an
+    // error whatever the database says.
+    let models = schema
+        .map(|files| autogen::load_models(cx, config.config_file.clone(), files))
+        .transpose()?;
     let session = Session::open(online, 1)?;
     let status = session
         .runtime
         .block_on(online::status(&session.pool, &discovery.revisions))?;
+    // The comparison needs the database at head.
+    let differences = match &models {
+        Some(models) if status.is_at_head() => Some(autogen::compare(
+            &session,
+            &discovery.revisions,
+            models,
+            online.connect_timeout,
+        )?),
+        _ => None,
+    };
     if format == Format::Json {
-        json::print(&CheckReport::new(&status))?;
+        let mut document = CheckReport::new(&status);
+        if let Some(models) = &models {
+            document = document.with_schema(autogen::model_files(cx, models), differences.clone());
+        }
+        json::print(&document)?;
     }
     if status.is_at_head() {
         if format == Format::Text && !quiet {
@@ -86,7 +107,19 @@ pub(super) fn check(
                     .map_or("base".to_owned(), ToString::to_string)
             );
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(match differences {
+            Some(differences) => {
+                if format == Format::Text {
+                    report::autogen::schema_differences(&differences, quiet);
+                }
+                if differences.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_PENDING)
+                }
+            }
+            None => ExitCode::SUCCESS,
+        });
     }
     let names = |entries: Vec<String>| entries.join(", ");
     let pending: Vec<String> = status

@@ -1,6 +1,7 @@
 //! One module per command; this one dispatches and holds what they share:
 //! loading the revisions and opening the database.
 
+mod autogen;
 mod database;
 mod inspect;
 mod migrate;
@@ -58,6 +59,12 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             };
             scaffold::revision(&cx, &spec)
         }
+        Task::Autogenerate(task) => autogen::revision(&cx, &task),
+        Task::Verify {
+            scratch_url,
+            connect_timeout,
+            quiet,
+        } => autogen::verify(&cx, &scratch_url, connect_timeout, quiet),
         Task::Show { target, down } => show::show(&cx, &target, down),
         Task::History { format } => inspect::history(&cx, format),
         Task::Render {
@@ -78,7 +85,8 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             format,
             quiet,
             online,
-        } => inspect::check(&cx, &online, format, quiet),
+            schema,
+        } => inspect::check(&cx, &online, format, quiet, schema.as_ref()),
     }
 }
 
@@ -112,6 +120,19 @@ impl Context {
     }
 }
 
+/// The runtime of an online command.
+///
+/// Multi-thread, as `AsyncMigrationHarness` needs (`block_in_place`),
+/// with one worker: the CLI runs one thing at a time, and a second
+/// worker only adds wake-ups between threads.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// The runtime and pool of an online command.
 struct Session {
     runtime: tokio::runtime::Runtime,
@@ -120,16 +141,8 @@ struct Session {
 
 impl Session {
     /// Start the runtime and open a pool of `sessions` connections.
-    ///
-    /// Multi-thread, as `AsyncMigrationHarness` needs (`block_in_place`),
-    /// with one worker: the CLI runs one thing at a time, and a second
-    /// worker only adds wake-ups between threads.
     fn open(online: &Online, sessions: u32) -> anyhow::Result<Session> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = runtime()?;
         let options = ConnectOptions {
             connect_timeout: online.connect_timeout,
             sessions,

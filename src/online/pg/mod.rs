@@ -5,12 +5,16 @@
 //! - [`url`]: reading a database URL, redacting it;
 //! - [`connect`]: opening connections and naming what failed;
 //! - [`tls`]: rustls for `sslmode`;
+//! - `introspect` (feature `autogenerate`): the catalogs read for
+//!   `revision --autogenerate`, scratch databases;
 //! - this module: the pool, the advisory lock, the version table and the
 //!   session state, as the runner needs them.
 
 pub mod connect;
 pub mod conninfo;
 pub mod database;
+#[cfg(feature = "autogenerate")]
+pub mod introspect;
 pub mod local;
 pub mod tls;
 pub mod url;
@@ -19,7 +23,7 @@ pub use connect::{
     establish, pool_manager, pool_manager_with_errors, ConnectError, LastConnectError,
 };
 pub use conninfo::ConnectTarget;
-pub use url::{redact_url, target};
+pub use url::{redact_url, target, with_database};
 
 use std::time::Duration;
 

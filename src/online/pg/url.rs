@@ -51,6 +51,48 @@ pub fn target(url: &str) -> Result<ConnectTarget, ConnectError> {
     Ok(parse(url)?.target)
 }
 
+/// `url` (a URL or a keyword string) pointing at `database` instead, on the
+/// same server as the same user with the same settings: a `dbname` is added
+/// after everything it says, and libpq's rule (the last `dbname` wins) does
+/// the rest. How dmig reaches the throwaway databases it creates through an
+/// admin URL.
+///
+/// # Examples
+///
+/// ```
+/// use dmig::online::pg::with_database;
+/// assert_eq!(
+///     with_database("postgres://admin:pw@db:5433/postgres?sslmode=require", "scratch 1").unwrap(),
+///     "postgres://admin:pw@db:5433/postgres?sslmode=require&dbname=scratch%201"
+/// );
+/// assert_eq!(
+///     with_database("host=db dbname=postgres", "it's").unwrap(),
+///     "host=db dbname=postgres dbname='it\\'s'"
+/// );
+/// ```
+pub fn with_database(url: &str, database: &str) -> Result<String, ConnectError> {
+    // Checked as it will be read: an unusable URL fails here, not later.
+    parse(url)?;
+    let is_uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    // A later `dbname` wins over the path and over an earlier one, in both
+    // forms (libpq's rule), so what the URL says stays untouched.
+    if is_uri {
+        let mut encoded = String::with_capacity(database.len());
+        for byte in database.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{separator}dbname={encoded}"))
+    } else {
+        let quoted = database.replace('\\', "\\\\").replace('\'', "\\'");
+        Ok(format!("{url} dbname='{quoted}'"))
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Parsing
 
@@ -209,6 +251,32 @@ mod tests {
 
     fn target(url: &str) -> Result<ConnectTarget, ConnectError> {
         Ok(parse(url)?.target)
+    }
+
+    #[test]
+    fn with_database_names_another_database_and_keeps_the_rest() {
+        let reads = |url: &str, db: &str| {
+            let with = with_database(url, db).expect("url");
+            parse(&with).expect("it parses")
+        };
+        let parsed = reads("postgres://u:p@h:5433/app?sslmode=require", "s");
+        assert_eq!(parsed.target.database, "s");
+        assert_eq!(
+            (parsed.target.host.as_str(), parsed.target.port),
+            ("h", 5433)
+        );
+        assert_eq!(parsed.info.password.as_deref(), Some("p"));
+        assert_eq!(reads("postgres://h", "s").target.database, "s");
+        let parsed = reads(
+            "postgresql://u@[::1]:5432/?dbname=app&application_name=x",
+            "a b'c",
+        );
+        assert_eq!(parsed.target.database, "a b'c");
+        assert_eq!(parsed.info.application_name, "x");
+        let parsed = reads("host=h dbname=app user=u", "o'ther db");
+        assert_eq!(parsed.target.database, "o'ther db");
+        assert_eq!(parsed.target.user, "u");
+        assert!(with_database("mysql://h/app", "s").is_err());
     }
 
     #[test]

@@ -1,0 +1,6 @@
+diesel::table! {
+    users (id) {
+        id -> Int4,
+        name -> Text,
+    }
+}

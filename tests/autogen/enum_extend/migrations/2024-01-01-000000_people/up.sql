@@ -1,0 +1,3 @@
+CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE TABLE people (id SERIAL PRIMARY KEY, mood mood NOT NULL DEFAULT 'happy', history mood[]);
+INSERT INTO people (mood) VALUES ('happy');

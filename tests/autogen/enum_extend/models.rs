@@ -1,0 +1,9 @@
+#[derive(diesel_derive_enum::DbEnum)]
+#[ExistingTypePath = "crate::schema::sql_types::Mood"]
+pub enum Mood {
+    Ecstatic,
+    Happy,
+    Meh,
+    Sad,
+    Furious,
+}

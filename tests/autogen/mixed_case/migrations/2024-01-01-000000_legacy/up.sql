@@ -1,0 +1,1 @@
+CREATE TABLE "Legacy" ("ID" INT PRIMARY KEY, "Value" TEXT);

@@ -1,0 +1,7 @@
+diesel::table! {
+    tags (name, scope) {
+        id -> Int4,
+        name -> Text,
+        scope -> Text,
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE taggings;
+DROP TABLE tags;

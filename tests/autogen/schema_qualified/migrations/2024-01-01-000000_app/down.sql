@@ -1,0 +1,3 @@
+DROP TABLE app.things;
+DROP TYPE app.status;
+DROP SCHEMA app;
