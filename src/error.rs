@@ -229,9 +229,89 @@ pub enum PlanError {
         /// How many there are.
         count: usize,
     },
+    /// A statement that cannot run in the transaction its revision would run
+    /// in: it controls the transaction (`COMMIT`), or PostgreSQL refuses it
+    /// inside a transaction block (`CREATE INDEX CONCURRENTLY`).
+    #[error("{}", in_transaction(self))]
+    InTransaction {
+        /// The revision directory name.
+        name: String,
+        /// Whether the step goes up or down.
+        direction: crate::model::Direction,
+        /// The file, as shown in messages.
+        file: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// 1-based column of the statement.
+        column: usize,
+        /// What the statement does.
+        usage: crate::sql::check::TransactionUse,
+        /// The transaction is the whole run's (`--transaction single`).
+        single: bool,
+    },
     /// A revision needed by the plan is unusable (no down.sql, empty SQL, ...).
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+/// The message of [`PlanError::InTransaction`], laid out like a failure
+/// report (what, where, the fix), since it stands in for one.
+fn in_transaction(error: &PlanError) -> String {
+    use crate::sql::check::TransactionUse;
+    let PlanError::InTransaction {
+        name,
+        direction,
+        file,
+        line,
+        column,
+        usage,
+        single,
+    } = error
+    else {
+        return String::new();
+    };
+    let name = crate::model::printable(name);
+    let shown = file.display().to_string();
+    let location = format!("{}:{line}:{column}", crate::model::printable(&shown));
+    let dir = file.parent().unwrap_or(file).join("metadata.toml");
+    let metadata = dir.display().to_string();
+    let metadata = crate::model::printable(&metadata);
+    let noun = direction.noun();
+    let (headline, what, hint) = match (usage, single) {
+        (TransactionUse::OutsideOnly(command), false) => (
+            format!("revision `{name}` cannot run in a transaction ({noun})"),
+            format!("{command} cannot run inside a transaction block"),
+            format!(
+                "this statement cannot run in a transaction: set run_in_transaction = false in {metadata} (dmig then runs the file statement by statement in autocommit)"
+            ),
+        ),
+        (TransactionUse::OutsideOnly(command), true) => (
+            format!("revision `{name}` cannot run in --transaction single ({noun})"),
+            format!("{command} cannot run inside a transaction block"),
+            format!(
+                "this statement cannot run in a transaction: run without --transaction single, with run_in_transaction = false in {metadata}"
+            ),
+        ),
+        (TransactionUse::Control(command), false) => (
+            format!("revision `{name}` controls its own transaction, but dmig runs it in one ({noun})"),
+            format!(
+                "{command} would end the revision's transaction early, so a later failure could not undo what came before it"
+            ),
+            format!(
+                "set run_in_transaction = false in {metadata} if the file manages its transactions itself, or remove the {command} (SAVEPOINT, RELEASE and ROLLBACK TO are fine)"
+            ),
+        ),
+        (TransactionUse::Control(command), true) => (
+            format!("revision `{name}` controls its own transaction, but --transaction single runs the whole run in one ({noun})"),
+            format!(
+                "{command} would end the run's transaction early, so a later failure could not undo what came before it"
+            ),
+            format!("remove the {command}, or run without --transaction single"),
+        ),
+    };
+    format!(
+        "{headline}\n  at {location}: {what}\n  dmig hint: {hint}\n  refused before anything ran"
+    )
 }
 
 fn candidates_suffix(candidates: &[String]) -> String {

@@ -4,6 +4,7 @@
 //! the planner reads the SQL files a plan needs, so that a bad file stops a
 //! command before anything runs.
 
+mod check;
 pub mod status;
 pub mod target;
 
@@ -307,7 +308,9 @@ fn plan_to<'r>(
         }
         // Every file is read and checked before anything is written or run.
         for step in &mut steps {
-            step.sql = Some(step.revision.read_sql(step.file())?);
+            let sql = step.revision.read_sql(step.file())?;
+            check::check_step(step, &sql, request.transaction)?;
+            step.sql = Some(sql);
         }
     }
     Ok(Plan {
@@ -512,6 +515,94 @@ mod tests {
         let err = plan_range(&revisions, Kind::Upgrade, &range, TransactionMode::Single)
             .expect_err("3_c is non-transactional");
         assert!(err.to_string().contains("`3_c`"), "{err}");
+    }
+
+    #[test]
+    fn statements_that_cannot_run_in_the_transaction_are_refused_with_their_place() {
+        let revision = |name: &str, up: &'static str, transactional| Revision {
+            version: Version::from_dir_name(name),
+            name: name.to_string(),
+            up: SqlSource::Embedded(up),
+            down: None,
+            run_in_transaction: transactional,
+        };
+        let cic = "SELECT 1;\n  CREATE INDEX CONCURRENTLY i ON t (x);\n";
+        let revisions = vec![
+            revision("1_a", "SELECT 1;", true),
+            revision("2_b", cic, false),
+            revision("3_c", "SELECT 1;\nCOMMIT;", true),
+        ];
+        let range = |text| Range::parse(text).expect("range");
+        // Non-transactional: runs as it is.
+        assert!(plan_range(
+            &revisions,
+            Kind::Upgrade,
+            &range("base:2"),
+            TransactionMode::PerRevision
+        )
+        .is_ok());
+        let err = plan_range(
+            &revisions,
+            Kind::Upgrade,
+            &range("base:3"),
+            TransactionMode::PerRevision,
+        )
+        .expect_err("COMMIT in a transactional revision");
+        assert!(
+            matches!(
+                err,
+                PlanError::InTransaction {
+                    line: 2,
+                    column: 1,
+                    single: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("revision `3_c` controls its own transaction"),
+            "{err}"
+        );
+
+        let transactional = vec![
+            revision("1_a", "SELECT 1;", true),
+            revision("2_b", cic, true),
+        ];
+        let err = plan_range(
+            &transactional,
+            Kind::Upgrade,
+            &range("base:2"),
+            TransactionMode::Single,
+        )
+        .expect_err("CIC in a single transaction");
+        assert!(
+            matches!(
+                err,
+                PlanError::InTransaction {
+                    line: 2,
+                    column: 3,
+                    single: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(
+                "2_b/up.sql:2:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+            ),
+            "{err}"
+        );
+        // A stamp runs no SQL, so nothing is refused.
+        assert!(plan_range(
+            &transactional,
+            Kind::Stamp,
+            &range("2"),
+            TransactionMode::PerRevision
+        )
+        .is_ok());
     }
 
     #[test]
