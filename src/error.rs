@@ -73,6 +73,75 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// A symbolic link in the migrations directory points nowhere: Diesel
+    /// skips it silently, so a revision would go missing unnoticed.
+    #[error("`{}` is a symbolic link to `{}`, which does not exist", path.display(), target.display())]
+    DanglingLink {
+        /// The link.
+        path: PathBuf,
+        /// What it points to.
+        target: PathBuf,
+    },
+    /// An entry of the migrations directory cannot be examined.
+    #[error("cannot read directory entry `{}`", path.display())]
+    ReadEntry {
+        /// The entry.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A SQL file holds a NUL byte, which PostgreSQL cannot take in SQL text.
+    #[error(
+        "{}:{line}:{column}: NUL byte: PostgreSQL cannot take one in SQL text (is the file binary, or UTF-16?)",
+        path.display()
+    )]
+    NulByte {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// `COPY ... FROM STDIN` or `TO STDOUT`: the client end of it exists
+    /// under psql (the data lines after it, the rows it prints) but not in a
+    /// run through the harness, so the two modes would differ.
+    #[error(
+        "{}:{line}:{column}: COPY ... {copy} cannot run in a revision: {}",
+        path.display(),
+        if *copy == "FROM STDIN" {
+            "psql would read its data from the lines after it, a migration run has no such input (and loses the connection); use INSERT, or COPY from a file on the server"
+        } else {
+            "psql would print its rows, a migration run cannot take them (and loses the connection); remove it, or COPY to a file on the server"
+        }
+    )]
+    ClientCopy {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// 1-based column of the statement.
+        column: usize,
+        /// `FROM STDIN` or `TO STDOUT`.
+        copy: &'static str,
+    },
+    /// A `\` outside quotes: a psql meta-command (or the `\.` ending COPY
+    /// data), which psql runs and the server refuses.
+    #[error(
+        "{}:{line}:{column}: psql meta-command `{command}` in a revision: revisions are plain SQL, read alike by psql and the server (psql would run it, the server refuse it)",
+        path.display()
+    )]
+    MetaCommand {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The command as written, e.g. `\set`.
+        command: String,
+    },
     /// A file or directory name is not valid UTF-8.
     #[error("`{}` is not valid UTF-8", path.display())]
     NotUtf8 {

@@ -125,6 +125,20 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, LexError> {
     Ok(statements)
 }
 
+/// The statements of `sql` up to where it stops lexing (all of them when it
+/// lexes): what psql would have sent before the error.
+pub(crate) fn split_prefix(sql: &str) -> Vec<Statement<'_>> {
+    let mut statements = Vec::new();
+    // The error is the caller's to report; only what came before it matters here.
+    let _ = scan(sql, |start, end, _| {
+        statements.push(Statement {
+            text: &sql[start..end],
+            offset: start,
+        });
+    });
+    statements
+}
+
 /// Describe how a SQL file ends, so it can be followed by other SQL in a script.
 ///
 /// # Examples

@@ -400,6 +400,56 @@ fn transaction_control_in_a_transactional_revision_is_refused_in_both_modes() {
     assert_eq!(off.versions(), on.versions());
 }
 
+#[test]
+fn byte_order_mark_is_left_out_with_a_warning_in_both_modes() {
+    let p = project("bom")
+        .migration(
+            "1_a",
+            "\u{feff}CREATE TABLE a (id INT);\n",
+            Some("\u{feff}DROP TABLE a;\n"),
+        )
+        .build();
+    let on = TestDb::new("bom_online");
+    let off = TestDb::new("bom_offline");
+    let output = dmig(&p, &on).arg("upgrade").output().expect("run dmig");
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    let warning = "/migrations/1_a/up.sql` starts with a UTF-8 byte order mark";
+    assert!(err.starts_with("warning: `"), "{err}");
+    assert!(err.contains(warning), "expected {warning:?} in:\n{err}");
+    assert_eq!(tables(&on), ["a"]);
+
+    let script = p.path().join("up.sql");
+    let output = p
+        .dmig()
+        .args(["upgrade", "--sql", "--out"])
+        .arg(&script)
+        .output()
+        .expect("run dmig");
+    assert!(output.status.success());
+    assert!(stderr(&output).contains(warning), "{}", stderr(&output));
+    let text = fs::read_to_string(&script).expect("script");
+    assert!(
+        !text.contains('\u{feff}'),
+        "the BOM must not reach the script"
+    );
+    off.run_script(&script);
+    assert_eq!(off.schema_dump(), on.schema_dump());
+
+    // down.sql too.
+    let err = stderr(
+        &dmig(&p, &on)
+            .args(["downgrade", "base"])
+            .output()
+            .expect("run dmig"),
+    );
+    assert!(
+        err.contains("/migrations/1_a/down.sql` starts with a UTF-8 byte order mark"),
+        "{err}"
+    );
+    assert!(tables(&on).is_empty());
+}
+
 // B. Bad input: refused before anything runs, and nothing changes
 
 const A: &str = "2024-01-01-000000_create_a";
@@ -771,6 +821,84 @@ fn cases() -> Vec<Case> {
             runs: vec![
                 online(up, "2024-01-04-000000_tx/up.sql:1:1: BEGIN would"),
                 offline(up_sql, "2024-01-04-000000_tx/up.sql:1:1: BEGIN would"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "NUL byte in up.sql",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_nul",
+                    "CREATE TABLE d (id INT);\nSELECT 'a\0b';\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_nul/up.sql:2:10: NUL byte"),
+                offline(up_sql, "2024-01-04-000000_nul/up.sql:2:10: NUL byte"),
+            ],
+            same_message: true,
+        },
+        Case {
+            // psql would feed it the data lines (and their stray quote); a
+            // run through the harness loses its connection.
+            what: "COPY FROM STDIN with its data",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_copy",
+                    "CREATE TABLE d (id INT, note TEXT);\n  COPY d (id, note) FROM stdin;\n1\tit's\n2\tfine\n\\.\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_copy/up.sql:2:3: COPY ... FROM STDIN cannot run in a revision"),
+                offline(up_sql, "2024-01-04-000000_copy/up.sql:2:3: COPY ... FROM STDIN cannot run in a revision"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "COPY TO STDOUT",
+            project: || {
+                abc().migration_no_tx(
+                    "2024-01-04-000000_copy",
+                    "COPY (SELECT 1) TO STDOUT;\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_copy/up.sql:1:1: COPY ... TO STDOUT cannot run in a revision"),
+                offline(up_sql, "2024-01-04-000000_copy/up.sql:1:1: COPY ... TO STDOUT cannot run in a revision"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "psql meta-command",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_meta",
+                    "CREATE TABLE d (id INT);\n\\set ON_ERROR_STOP off\nSELECT 1;\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_meta/up.sql:2:1: psql meta-command `\\set`"),
+                offline(up_sql, "2024-01-04-000000_meta/up.sql:2:1: psql meta-command `\\set`"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "dangling symlink in the migrations directory",
+            project: || {
+                abc().symlink(
+                    "migrations/2024-01-04-000000_gone",
+                    "../elsewhere/2024-01-04-000000_gone",
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_gone` is a symbolic link to `../elsewhere/2024-01-04-000000_gone`, which does not exist"),
+                online(&["check"], "2024-01-04-000000_gone` is a symbolic link"),
+                online(&["status"], "2024-01-04-000000_gone` is a symbolic link"),
+                offline(up_sql, "2024-01-04-000000_gone` is a symbolic link to `../elsewhere/2024-01-04-000000_gone`, which does not exist"),
             ],
             same_message: true,
         },

@@ -8,7 +8,9 @@ use crate::sql;
 
 /// Refuse a statement of `sql` (the step's file, as read) that cannot run
 /// where the step runs it: in a revision's own transaction, or in the run's
-/// single one (`--transaction single`, which every step then shares).
+/// single one (`--transaction single`, which every step then shares); and
+/// one that cannot run alike in both modes (see
+/// [`crate::source::check_statement`]).
 pub(crate) fn check_step(
     step: &Step<'_>,
     sql: &str,
@@ -24,6 +26,7 @@ pub(crate) fn check_step(
     let in_transaction = single || revision.run_in_transaction;
     for statement in &statements {
         let facts = sql::check::facts(statement.text);
+        crate::source::check_statement(&file, sql, statement, &facts)?;
         if let Some(usage) = facts.transaction.filter(|_| in_transaction) {
             let (line, column) = sql::line_col(sql, statement.offset, 1);
             return Err(PlanError::InTransaction {

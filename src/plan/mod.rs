@@ -132,6 +132,38 @@ pub struct Plan<'r> {
     pub out_of_order: Vec<&'r Revision>,
     /// Transaction grouping.
     pub transaction: TransactionMode,
+    /// What reading the plan's files found worth telling (both sinks show it).
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// Something about a plan's files worth telling the user, found while
+/// reading them. Files are read when a plan is made, not when revisions are
+/// discovered, so these come with the plan rather than with the
+/// [`Discovery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlanWarning {
+    /// The file starts with a UTF-8 byte order mark, which dmig leaves out
+    /// (in the script too).
+    ByteOrderMark {
+        /// The file, as shown in messages.
+        file: std::path::PathBuf,
+    },
+}
+
+impl fmt::Display for PlanWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanWarning::ByteOrderMark { file } => {
+                let shown = file.display().to_string();
+                write!(
+                    f,
+                    "`{}` starts with a UTF-8 byte order mark; dmig leaves it out (psql and the server would take it for part of the first statement)",
+                    crate::model::printable(&shown)
+                )
+            }
+        }
+    }
 }
 
 /// What the planner needs to know beyond the revisions.
@@ -292,6 +324,7 @@ fn plan_to<'r>(
             });
         }
     }
+    let mut warnings = Vec::new();
     if request.kind != Kind::Stamp {
         for step in &steps {
             if step.direction == Direction::Down && step.revision.down.is_none() {
@@ -308,9 +341,14 @@ fn plan_to<'r>(
         }
         // Every file is read and checked before anything is written or run.
         for step in &mut steps {
-            let sql = step.revision.read_sql(step.file())?;
-            check::check_step(step, &sql, request.transaction)?;
-            step.sql = Some(sql);
+            let sql = step.revision.read_sql_text(step.file())?;
+            check::check_step(step, &sql.text, request.transaction)?;
+            if sql.byte_order_mark {
+                warnings.push(PlanWarning::ByteOrderMark {
+                    file: step.revision.display_path(step.file()),
+                });
+            }
+            step.sql = Some(sql.text);
         }
     }
     Ok(Plan {
@@ -320,6 +358,7 @@ fn plan_to<'r>(
         steps,
         out_of_order,
         transaction: request.transaction,
+        warnings,
     })
 }
 

@@ -18,6 +18,9 @@ pub(super) fn render(
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
     let planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    for warning in &planned.warnings {
+        eprintln!("warning: {warning}");
+    }
     let options = ScriptOptions { session };
     if let Some(path) = render::write_script(&planned, &options, output)? {
         eprintln!(

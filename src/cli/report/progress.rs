@@ -51,6 +51,9 @@ impl Events for Progress {
     fn planned(&mut self, plan: &Plan<'_>) {
         self.bar =
             !self.quiet && plan.steps.len() >= BAR_THRESHOLD && std::io::stderr().is_terminal();
+        for warning in &plan.warnings {
+            eprintln!("warning: {warning}");
+        }
         if !plan.out_of_order.is_empty() {
             let names: Vec<_> = plan
                 .out_of_order
