@@ -22,13 +22,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `DMIG_LOG` (e.g. `DMIG_LOG=debug`), off by default.
+/// Logs go to stderr, filtered by `DMIG_LOG` (e.g. `DMIG_LOG=debug`), off by
+/// default, with passwords masked (tokio-postgres logs each statement in full).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DMIG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(dmig::cli::output::MaskedStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();

@@ -31,11 +31,13 @@
 //! The lexer makes one pass over the bytes and allocates nothing per token: every
 //! byte that matters is ASCII, and UTF-8 continuation bytes never look like one.
 //!
-//! [`check`] reads statements through the same lexer: what a statement does
-//! that decides where it may run (transaction control, statements refused in
-//! a transaction block, `COPY` to or from the client, psql meta-commands).
+//! Two modules read statements through the same lexer: [`check`] (what a
+//! statement does that decides where it may run: transaction control,
+//! statements refused in a transaction block, `COPY` to or from the client,
+//! psql meta-commands) and [`mask`] (passwords out of what dmig prints).
 
 pub mod check;
+pub mod mask;
 
 /// One top-level statement of a SQL file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

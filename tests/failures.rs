@@ -401,6 +401,102 @@ fn transaction_control_in_a_transactional_revision_is_refused_in_both_modes() {
 }
 
 #[test]
+fn role_passwords_never_reach_the_output_at_any_log_level() {
+    let db = TestDb::new("role_password");
+    // Roles belong to the cluster: one name per test database.
+    let role = format!("dmig_pw_{}", db.name());
+    let p = project("role_password")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        // Fails on its own CREATE ROLE: the `statement:` line.
+        .migration(
+            "2_role",
+            "CREATE ROLE nobody_pw LOGIN\n  PASSWORD 'hunter2' VALID UNTIL 'not a date';\n",
+            None,
+        )
+        .build();
+    let check = |what: &str, level: Option<&str>, expect: &[&str]| {
+        let mut cmd = dmig(&p, &db);
+        cmd.arg("upgrade");
+        if let Some(level) = level {
+            cmd.env("DMIG_LOG", level);
+        }
+        let output = cmd.output().expect("run dmig");
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{what}, DMIG_LOG={level:?}: {out}"
+        );
+        assert!(
+            !out.contains("hunter2"),
+            "{what}, DMIG_LOG={level:?}: a password shows:\n{out}"
+        );
+        for expected in expect {
+            assert!(
+                out.contains(expected),
+                "{what}, DMIG_LOG={level:?}: expected {expected:?} in:\n{out}"
+            );
+        }
+    };
+    let levels = [None, Some("info"), Some("debug"), Some("trace")];
+    for level in levels {
+        check(
+            "failing CREATE ROLE",
+            level,
+            &[
+                "2_role/up.sql:1:1:",
+                "statement: CREATE ROLE nobody_pw LOGIN",
+            ],
+        );
+    }
+    write(
+        &p,
+        "migrations/2_role/up.sql",
+        "CREATE ROLE nobody_pw LOGIN PASSWORD 'hunter2' VALID UNTIL 'not a date';\n",
+    );
+    for level in levels {
+        check(
+            "failing one-line CREATE ROLE",
+            level,
+            &["statement: CREATE ROLE nobody_pw LOGIN PASSWORD '********' VALID UNTIL 'not a date';"],
+        );
+    }
+    // A non-transactional revision whose statements with passwords completed
+    // before the failure: the `completed:` lines.
+    let up = format!(
+        "CREATE ROLE {role} LOGIN ENCRYPTED PASSWORD E'hunter2';\n\
+         ALTER ROLE {role} WITH PASSWORD $$hunter2$$;\n\
+         DO $$ BEGIN EXECUTE 'ALTER ROLE {role} PASSWORD ''hunter2'''; END $$;\n\
+         SELECT 1/0;\n"
+    );
+    write(&p, "migrations/2_role/up.sql", &up);
+    write(
+        &p,
+        "migrations/2_role/metadata.toml",
+        "run_in_transaction = false\n",
+    );
+    let completed =
+        format!("completed: line 1: CREATE ROLE {role} LOGIN ENCRYPTED PASSWORD '********';");
+    for level in levels {
+        check(
+            "completed CREATE ROLE",
+            level,
+            &[&completed, "division by zero"],
+        );
+        db.psql(&format!("DROP ROLE IF EXISTS {role}"));
+    }
+    // The script is the user's SQL, verbatim.
+    let script = p.render(&["upgrade", "--sql"]);
+    assert!(fs::read_to_string(script)
+        .expect("script")
+        .contains("E'hunter2'"));
+}
+
+#[test]
 fn byte_order_mark_is_left_out_with_a_warning_in_both_modes() {
     let p = project("bom")
         .migration(
