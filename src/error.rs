@@ -404,4 +404,10 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
+    /// A signal stopped the render; a file output was not written.
+    #[error("interrupted while writing `{}`: nothing was written", path.display())]
+    Interrupted {
+        /// The output path (`-` for stdout).
+        path: PathBuf,
+    },
 }

@@ -12,7 +12,10 @@ fn main() -> ExitCode {
     match dmig::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // A closed stdout (`dmig ... | head -1`) is no failure.
+            if dmig::cli::output::report(&error) {
+                return ExitCode::SUCCESS;
+            }
             if error.downcast_ref::<dmig::cli::UsageError>().is_some() {
                 ExitCode::from(dmig::cli::EXIT_USAGE)
             } else {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::{Context, Session};
+use crate::cli::output::say;
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
 use crate::cli::settings::Online;
@@ -40,9 +41,9 @@ pub(super) fn migrate(
     let outcome = outcome?;
     if !quiet {
         if outcome.steps.is_empty() {
-            eprintln!("nothing to do: the database is at {}", outcome.from);
+            say!("nothing to do: the database is at {}", outcome.from);
         } else {
-            eprintln!(
+            say!(
                 "{} {} revision(s) from {} to {} in {}",
                 outcome.kind.past(),
                 outcome.steps.len(),

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::settings::{Online, Settings, Task};
+use crate::cli::output::say;
 use crate::config::{self, Config, Sources};
 use crate::online::{self, ConnectOptions, PgPool};
 use crate::source::Discovery;
@@ -72,7 +73,7 @@ impl Context {
         let config = config::resolve(&self.sources, &self.cwd)?;
         let discovery = crate::source::discover(&config.migration_dir)?;
         if let Some(warning) = discovery.metadata_warning() {
-            eprintln!("warning: {warning}");
+            say!("warning: {warning}");
         }
         Ok((config, discovery))
     }

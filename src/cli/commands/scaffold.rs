@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::Context;
+use crate::cli::output::say;
 use crate::config;
 use crate::error::ConfigError;
 use crate::scaffold::{self, InitAction};
@@ -11,8 +12,8 @@ use crate::scaffold::{self, InitAction};
 pub(super) fn init(cx: &Context) -> anyhow::Result<ExitCode> {
     for action in scaffold::init(&cx.cwd)? {
         match action {
-            InitAction::Created(p) => eprintln!("created {}", cx.relative(&p)),
-            InitAction::Kept(p) => eprintln!("kept {} (already exists)", cx.relative(&p)),
+            InitAction::Created(p) => say!("created {}", cx.relative(&p)),
+            InitAction::Kept(p) => say!("kept {} (already exists)", cx.relative(&p)),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -31,6 +32,7 @@ pub(super) fn revision(
     };
     let created =
         scaffold::new_revision(&dir, message, no_transaction, std::time::SystemTime::now())?;
-    println!("{}", cx.relative(&created));
+    let shown = cx.relative(&created);
+    crate::cli::output::to_stdout(|out| writeln!(out, "{shown}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use super::text::format_duration;
+use crate::cli::output::{say, say_partial};
 use crate::online::Events;
 use crate::online::LockHolder;
 use crate::plan::{Kind, Plan, Step};
@@ -32,7 +33,7 @@ impl Progress {
     /// Clear the live bar, if one is drawn.
     pub(crate) fn finish(&mut self) {
         if self.bar {
-            eprint!("\r\x1b[K");
+            say_partial!("\r\x1b[K");
             self.bar = false;
         }
     }
@@ -42,8 +43,8 @@ impl Events for Progress {
     fn waiting_for_lock(&mut self, holder: Option<&LockHolder>) {
         if !self.quiet {
             match holder {
-                Some(holder) => eprintln!("waiting for the migration lock, held by {holder}"),
-                None => eprintln!("waiting for the migration lock"),
+                Some(holder) => say!("waiting for the migration lock, held by {holder}"),
+                None => say!("waiting for the migration lock"),
             }
         }
     }
@@ -52,7 +53,7 @@ impl Events for Progress {
         self.bar =
             !self.quiet && plan.steps.len() >= BAR_THRESHOLD && std::io::stderr().is_terminal();
         for warning in &plan.warnings {
-            eprintln!("warning: {warning}");
+            say!("warning: {warning}");
         }
         if !plan.out_of_order.is_empty() {
             let names: Vec<_> = plan
@@ -60,7 +61,7 @@ impl Events for Progress {
                 .iter()
                 .map(|r| r.printable_name())
                 .collect();
-            eprintln!(
+            say!(
                 "warning: applying {} revision(s) older than the newest applied one (out of order): {}",
                 names.len(),
                 names.join(", ")
@@ -70,7 +71,7 @@ impl Events for Progress {
 
     fn step_started(&mut self, step: &Step<'_>, index: usize, total: usize) {
         if self.bar {
-            eprint!(
+            say_partial!(
                 "\r\x1b[K[{:>width$}/{total}] {}",
                 index + 1,
                 step.revision.printable_name(),
@@ -84,9 +85,9 @@ impl Events for Progress {
             return;
         }
         if self.bar {
-            eprint!("\r\x1b[K");
+            say_partial!("\r\x1b[K");
         }
-        eprintln!(
+        say!(
             "{} {}  {}",
             self.verb,
             step.revision.printable_name(),
