@@ -26,7 +26,8 @@
 //! next line the way the server's `'a'\n'b'` continuation does; this lexer does
 //! not continue them either, except where psql does: across a carriage return
 //! (see [`continuation`]). psql meta-commands (`\…`) and `:variables` are not
-//! interpreted: migration files are plain SQL.
+//! interpreted: migration files are plain SQL, and [`check`] finds a
+//! meta-command so that both modes refuse it.
 //!
 //! The lexer makes one pass over the bytes and allocates nothing per token: every
 //! byte that matters is ASCII, and UTF-8 continuation bytes never look like one.

@@ -15,7 +15,7 @@
 //! - [`Facts::meta_command`]: a `\` outside quotes is a psql meta-command (or
 //!   the `\.` that ends COPY data): psql interprets it, the server refuses it.
 //!
-//! Everything is read from tokens ([`super::Lexer`]), so a commented-out or
+//! Everything is read from tokens (the lexer `split` uses), so a commented-out or
 //! quoted `CREATE INDEX CONCURRENTLY` is not one, and mostly from the words at
 //! the statement's start: a `DO` block or function body that contains `COMMIT`
 //! starts with `DO` or `CREATE`. Where PostgreSQL decides by an option
