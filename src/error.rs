@@ -73,6 +73,75 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    /// A symbolic link in the migrations directory points nowhere: Diesel
+    /// skips it silently, so a revision would go missing unnoticed.
+    #[error("`{}` is a symbolic link to `{}`, which does not exist", path.display(), target.display())]
+    DanglingLink {
+        /// The link.
+        path: PathBuf,
+        /// What it points to.
+        target: PathBuf,
+    },
+    /// An entry of the migrations directory cannot be examined.
+    #[error("cannot read directory entry `{}`", path.display())]
+    ReadEntry {
+        /// The entry.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A SQL file holds a NUL byte, which PostgreSQL cannot take in SQL text.
+    #[error(
+        "{}:{line}:{column}: NUL byte: PostgreSQL cannot take one in SQL text (is the file binary, or UTF-16?)",
+        path.display()
+    )]
+    NulByte {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// `COPY ... FROM STDIN` or `TO STDOUT`: the client end of it exists
+    /// under psql (the data lines after it, the rows it prints) but not in a
+    /// run through the harness, so the two modes would differ.
+    #[error(
+        "{}:{line}:{column}: COPY ... {copy} cannot run in a revision: {}",
+        path.display(),
+        if *copy == "FROM STDIN" {
+            "psql would read its data from the lines after it, a migration run has no such input (and loses the connection); use INSERT, or COPY from a file on the server"
+        } else {
+            "psql would print its rows, a migration run cannot take them (and loses the connection); remove it, or COPY to a file on the server"
+        }
+    )]
+    ClientCopy {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// 1-based column of the statement.
+        column: usize,
+        /// `FROM STDIN` or `TO STDOUT`.
+        copy: &'static str,
+    },
+    /// A `\` outside quotes: a psql meta-command (or the `\.` ending COPY
+    /// data), which psql runs and the server refuses.
+    #[error(
+        "{}:{line}:{column}: psql meta-command `{command}` in a revision: revisions are plain SQL, read alike by psql and the server (psql would run it, the server refuse it)",
+        path.display()
+    )]
+    MetaCommand {
+        /// The SQL file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The command as written, e.g. `\set`.
+        command: String,
+    },
     /// A file or directory name is not valid UTF-8.
     #[error("`{}` is not valid UTF-8", path.display())]
     NotUtf8 {
@@ -229,9 +298,89 @@ pub enum PlanError {
         /// How many there are.
         count: usize,
     },
+    /// A statement that cannot run in the transaction its revision would run
+    /// in: it controls the transaction (`COMMIT`), or PostgreSQL refuses it
+    /// inside a transaction block (`CREATE INDEX CONCURRENTLY`).
+    #[error("{}", in_transaction(self))]
+    InTransaction {
+        /// The revision directory name.
+        name: String,
+        /// Whether the step goes up or down.
+        direction: crate::model::Direction,
+        /// The file, as shown in messages.
+        file: PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// 1-based column of the statement.
+        column: usize,
+        /// What the statement does.
+        usage: crate::sql::check::TransactionUse,
+        /// The transaction is the whole run's (`--transaction single`).
+        single: bool,
+    },
     /// A revision needed by the plan is unusable (no down.sql, empty SQL, ...).
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+/// The message of [`PlanError::InTransaction`], laid out like a failure
+/// report (what, where, the fix), since it stands in for one.
+fn in_transaction(error: &PlanError) -> String {
+    use crate::sql::check::TransactionUse;
+    let PlanError::InTransaction {
+        name,
+        direction,
+        file,
+        line,
+        column,
+        usage,
+        single,
+    } = error
+    else {
+        return String::new();
+    };
+    let name = crate::model::printable(name);
+    let shown = file.display().to_string();
+    let location = format!("{}:{line}:{column}", crate::model::printable(&shown));
+    let dir = file.parent().unwrap_or(file).join("metadata.toml");
+    let metadata = dir.display().to_string();
+    let metadata = crate::model::printable(&metadata);
+    let noun = direction.noun();
+    let (headline, what, hint) = match (usage, single) {
+        (TransactionUse::OutsideOnly(command), false) => (
+            format!("revision `{name}` cannot run in a transaction ({noun})"),
+            format!("{command} cannot run inside a transaction block"),
+            format!(
+                "this statement cannot run in a transaction: set run_in_transaction = false in {metadata} (dmig then runs the file statement by statement in autocommit)"
+            ),
+        ),
+        (TransactionUse::OutsideOnly(command), true) => (
+            format!("revision `{name}` cannot run in --transaction single ({noun})"),
+            format!("{command} cannot run inside a transaction block"),
+            format!(
+                "this statement cannot run in a transaction: run without --transaction single, with run_in_transaction = false in {metadata}"
+            ),
+        ),
+        (TransactionUse::Control(command), false) => (
+            format!("revision `{name}` controls its own transaction, but dmig runs it in one ({noun})"),
+            format!(
+                "{command} would end the revision's transaction early, so a later failure could not undo what came before it"
+            ),
+            format!(
+                "set run_in_transaction = false in {metadata} if the file manages its transactions itself, or remove the {command} (SAVEPOINT, RELEASE and ROLLBACK TO are fine)"
+            ),
+        ),
+        (TransactionUse::Control(command), true) => (
+            format!("revision `{name}` controls its own transaction, but --transaction single runs the whole run in one ({noun})"),
+            format!(
+                "{command} would end the run's transaction early, so a later failure could not undo what came before it"
+            ),
+            format!("remove the {command}, or run without --transaction single"),
+        ),
+    };
+    format!(
+        "{headline}\n  at {location}: {what}\n  dmig hint: {hint}\n  refused before anything ran"
+    )
 }
 
 fn candidates_suffix(candidates: &[String]) -> String {
@@ -254,5 +403,11 @@ pub enum RenderError {
         /// The underlying I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A signal stopped the render; a file output was not written.
+    #[error("interrupted while writing `{}`: nothing was written", path.display())]
+    Interrupted {
+        /// The output path (`-` for stdout).
+        path: PathBuf,
     },
 }

@@ -20,7 +20,10 @@ fn main() -> ExitCode {
     match dmig::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            dmig::cli::print_error(&error);
+            // A closed stdout (`dmig ... | head -1`) is no failure.
+            if dmig::cli::output::report(&error) {
+                return ExitCode::SUCCESS;
+            }
             if error.downcast_ref::<dmig::cli::UsageError>().is_some() {
                 ExitCode::from(dmig::cli::EXIT_USAGE)
             } else {
@@ -99,6 +102,8 @@ fn find_upward(name: &str) -> Option<PathBuf> {
 /// is for dmig's own events, its dependencies staying at `warn`; targets
 /// (`DMIG_LOG=tokio_postgres=debug`) are taken as they are. Without
 /// `DMIG_LOG`, dmig's warnings only. A value that does not parse is a warning.
+/// Log lines have their passwords masked (tokio-postgres logs each
+/// statement in full).
 fn init_tracing() {
     let value = std::env::var("DMIG_LOG").ok();
     let filter = match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -115,7 +120,7 @@ fn init_tracing() {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(dmig::cli::output::MaskedStderr)
         .with_ansi(dmig::cli::stderr_has_color())
         .with_target(false)
         .init();

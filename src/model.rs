@@ -75,6 +75,22 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`printable`] for text of several lines (a server's message and detail,
+/// an error report): newlines and tabs stay, other control characters
+/// become `?`.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if text.chars().any(unsafe_char) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if unsafe_char(c) { '?' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Which way a step goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -237,6 +253,13 @@ mod tests {
             format!("{:8}|", Version::from_row("12".into())),
             "12      |"
         );
+    }
+
+    #[test]
+    fn printable_lines_keeps_newlines_and_tabs_only() {
+        assert_eq!(printable_lines("a\n\tb"), "a\n\tb");
+        assert_eq!(printable_lines("t\x1b[2J\r\x07"), "t?[2J??");
+        assert!(matches!(printable_lines("plain\n"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -26,10 +26,19 @@
 //! next line the way the server's `'a'\n'b'` continuation does; this lexer does
 //! not continue them either, except where psql does: across a carriage return
 //! (see [`continuation`]). psql meta-commands (`\…`) and `:variables` are not
-//! interpreted: migration files are plain SQL.
+//! interpreted: migration files are plain SQL, and [`check`] finds a
+//! meta-command so that both modes refuse it.
 //!
 //! The lexer makes one pass over the bytes and allocates nothing per token: every
 //! byte that matters is ASCII, and UTF-8 continuation bytes never look like one.
+//!
+//! Two modules read statements through the same lexer: [`check`] (what a
+//! statement does that decides where it may run: transaction control,
+//! statements refused in a transaction block, `COPY` to or from the client,
+//! psql meta-commands) and [`mask`] (passwords out of what dmig prints).
+
+pub mod check;
+pub mod mask;
 
 /// One top-level statement of a SQL file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +128,20 @@ pub fn split(sql: &str) -> Result<Vec<Statement<'_>>, LexError> {
     Ok(statements)
 }
 
+/// The statements of `sql` up to where it stops lexing (all of them when it
+/// lexes): what psql would have sent before the error.
+pub(crate) fn split_prefix(sql: &str) -> Vec<Statement<'_>> {
+    let mut statements = Vec::new();
+    // The error is the caller's to report; only what came before it matters here.
+    let _ = scan(sql, |start, end, _| {
+        statements.push(Statement {
+            text: &sql[start..end],
+            offset: start,
+        });
+    });
+    statements
+}
+
 /// Describe how a SQL file ends, so it can be followed by other SQL in a script.
 ///
 /// # Examples
@@ -193,90 +216,171 @@ pub fn line_col(file: &str, offset: usize, char_position: usize) -> (usize, usiz
     (line, file[line_start..target].chars().count() + 1)
 }
 
+/// What a significant token is, as far as dmig's questions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// An unquoted identifier or keyword (`CREATE`, `concurrently`, `café`).
+    Word,
+    /// A `"…"` or `U&"…"` identifier.
+    QuotedIdent,
+    /// A string literal: `'…'`, `E'…'`, `B'…'`, `X'…'`, `N'…'`, `U&'…'`.
+    String,
+    /// A `$tag$…$tag$` string.
+    DollarString,
+    /// One byte of anything else: `(`, `)`, `;`, an operator, a digit, `\`,
+    /// or a `$1` parameter (as a whole).
+    Other,
+}
+
+/// A significant token: `sql[start..end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: TokenKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// psql's tokens of a text, whitespace and comments skipped: what the
+/// statement splitter reads, and what anything else that needs to tell SQL
+/// from quotes and comments should read, so they cannot disagree.
+pub(crate) struct Lexer<'a> {
+    sql: &'a str,
+    at: usize,
+    /// The text ended inside a `--` comment (no newline after it).
+    pub ends_in_line_comment: bool,
+}
+
+impl<'a> Lexer<'a> {
+    pub(crate) fn new(sql: &'a str) -> Lexer<'a> {
+        Lexer {
+            sql,
+            at: 0,
+            ends_in_line_comment: false,
+        }
+    }
+
+    /// The next significant token, `None` at the end.
+    pub(crate) fn next_token(&mut self) -> Result<Option<Token>, LexError> {
+        let b = self.sql.as_bytes();
+        let n = b.len();
+        let mut i = self.at;
+        while i < n {
+            let token = i;
+            let kind = match b[i] {
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
+                    i += 1;
+                    continue;
+                }
+                b'-' if b.get(i + 1) == Some(&b'-') => {
+                    // psqlscan.l ends a `--` comment at either CR or LF.
+                    match find(b, i + 2, |c| c == b'\n' || c == b'\r') {
+                        Some(newline) => i = newline,
+                        None => {
+                            i = n;
+                            self.ends_in_line_comment = true;
+                        }
+                    }
+                    continue;
+                }
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    i = block_comment_end(b, i)
+                        .ok_or_else(|| unterminated(b, token, "block comment"))?;
+                    continue;
+                }
+                b'\'' => {
+                    i = quoted_end(b, i + 1, b'\'', token, "string literal")?;
+                    TokenKind::String
+                }
+                b'"' => {
+                    i = quoted_end(b, i + 1, b'"', token, "quoted identifier")?;
+                    TokenKind::QuotedIdent
+                }
+                b'e' | b'E' if b.get(i + 1) == Some(&b'\'') => {
+                    i = escape_string_end(b, i + 2, token)?;
+                    TokenKind::String
+                }
+                // Bit, hex and national strings lex like plain ones.
+                b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if b.get(i + 1) == Some(&b'\'') => {
+                    i = quoted_end(b, i + 2, b'\'', token, "string literal")?;
+                    TokenKind::String
+                }
+                b'u' | b'U' if b.get(i + 1) == Some(&b'&') && b.get(i + 2) == Some(&b'\'') => {
+                    i = quoted_end(b, i + 3, b'\'', token, "string literal")?;
+                    TokenKind::String
+                }
+                b'u' | b'U' if b.get(i + 1) == Some(&b'&') && b.get(i + 2) == Some(&b'"') => {
+                    i = quoted_end(b, i + 3, b'"', token, "quoted identifier")?;
+                    TokenKind::QuotedIdent
+                }
+                b'$' => {
+                    i = dollar_end(self.sql, i)?;
+                    // `$$…$$` and `$tag$…$tag$` end in `$`; `$` and `$1` do not.
+                    if i - token >= 2 && b[i - 1] == b'$' {
+                        TokenKind::DollarString
+                    } else {
+                        TokenKind::Other
+                    }
+                }
+                c if is_ident_start(c) => {
+                    // An identifier swallows `$`, so `foo$bar$` never opens a quote.
+                    i = find(b, i + 1, |c| !is_ident_cont(c)).unwrap_or(n);
+                    TokenKind::Word
+                }
+                // Digits, operators and punctuation: one byte at a time is enough,
+                // since none of them can start a quote or comment mid-token.
+                _ => {
+                    i += 1;
+                    TokenKind::Other
+                }
+            };
+            self.at = i;
+            return Ok(Some(Token {
+                kind,
+                start: token,
+                end: i,
+            }));
+        }
+        self.at = n;
+        Ok(None)
+    }
+}
+
 /// Walk `sql` once, calling `emit(start, end, terminated)` for each statement
 /// that has significant content, and return whether the input ends inside a
 /// `--` comment.
 fn scan(sql: &str, mut emit: impl FnMut(usize, usize, bool)) -> Result<bool, LexError> {
     let b = sql.as_bytes();
-    let n = b.len();
-    let mut i = 0;
+    let mut lexer = Lexer::new(sql);
     // First byte and end of the last significant token of the current statement.
     let mut start = None;
     let mut end = 0;
     let mut parens = 0usize;
     let mut paren_opened_at = 0;
     let mut routine = RoutineTracker::default();
-    let mut in_line_comment = false;
 
-    while i < n {
-        let token = i;
-        match b[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => {
-                i += 1;
-                continue;
+    while let Some(token) = lexer.next_token()? {
+        match (token.kind, b[token.start]) {
+            (TokenKind::Word, _) => {
+                routine.identifier(&b[token.start..token.end], token.start, parens == 0);
             }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                // psqlscan.l ends a `--` comment at either CR or LF.
-                match find(b, i + 2, |c| c == b'\n' || c == b'\r') {
-                    Some(newline) => i = newline,
-                    None => {
-                        i = n;
-                        in_line_comment = true;
-                    }
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = block_comment_end(b, i)
-                    .ok_or_else(|| unterminated(b, token, "block comment"))?;
-                continue;
-            }
-            b'\'' => i = quoted_end(b, i + 1, b'\'', token, "string literal")?,
-            b'"' => i = quoted_end(b, i + 1, b'"', token, "quoted identifier")?,
-            b'e' | b'E' if b.get(i + 1) == Some(&b'\'') => i = escape_string_end(b, i + 2, token)?,
-            // Bit, hex and national strings lex like plain ones.
-            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if b.get(i + 1) == Some(&b'\'') => {
-                i = quoted_end(b, i + 2, b'\'', token, "string literal")?;
-            }
-            b'u' | b'U' if b.get(i + 1) == Some(&b'&') && b.get(i + 2) == Some(&b'\'') => {
-                i = quoted_end(b, i + 3, b'\'', token, "string literal")?;
-            }
-            b'u' | b'U' if b.get(i + 1) == Some(&b'&') && b.get(i + 2) == Some(&b'"') => {
-                i = quoted_end(b, i + 3, b'"', token, "quoted identifier")?;
-            }
-            b'$' => i = dollar_end(sql, i)?,
-            c if is_ident_start(c) => {
-                // An identifier swallows `$`, so `foo$bar$` never opens a quote.
-                i = find(b, i + 1, |c| !is_ident_cont(c)).unwrap_or(n);
-                routine.identifier(&b[token..i], token, parens == 0);
-            }
-            b'(' => {
+            (TokenKind::Other, b'(') => {
                 if parens == 0 {
-                    paren_opened_at = i;
+                    paren_opened_at = token.start;
                 }
                 parens += 1;
-                i += 1;
             }
-            b')' => {
-                parens = parens.saturating_sub(1);
-                i += 1;
-            }
-            b';' => {
-                i += 1;
-                if parens == 0 && routine.depth == 0 {
-                    if let Some(first) = start.take() {
-                        emit(first, i, true);
-                    }
-                    routine.reset();
-                    continue;
+            (TokenKind::Other, b')') => parens = parens.saturating_sub(1),
+            (TokenKind::Other, b';') if parens == 0 && routine.depth == 0 => {
+                if let Some(first) = start.take() {
+                    emit(first, token.end, true);
                 }
+                routine.reset();
+                continue;
             }
-            // Digits, operators and punctuation: one byte at a time is enough,
-            // since none of them can start a quote or comment mid-token.
-            _ => i += 1,
+            _ => {}
         }
-        start.get_or_insert(token);
-        end = i;
+        start.get_or_insert(token.start);
+        end = token.end;
     }
 
     // psql would send such a statement only at the end of the whole script,
@@ -294,7 +398,7 @@ fn scan(sql: &str, mut emit: impl FnMut(usize, usize, bool)) -> Result<bool, Lex
     if let Some(first) = start {
         emit(first, end, false);
     }
-    Ok(in_line_comment)
+    Ok(lexer.ends_in_line_comment)
 }
 
 /// psql's heuristic for SQL-standard routine bodies: in a statement whose first

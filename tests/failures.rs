@@ -263,50 +263,54 @@ fn concurrently_in_a_transactional_revision_names_the_file_and_the_fix() {
         )
         .build();
     let on = TestDb::new("cic_trap_online");
+    let empty = on.schema_dump();
+    // Refused before anything runs (PostgreSQL would refuse the statement
+    // only after 1_a committed): the file, line and column, PostgreSQL's own
+    // words for it, and the fix.
     let err = fails(dmig(&p, &on).arg("upgrade"), 1);
     let metadata = p.path().join("migrations/2_ix/metadata.toml");
-    for expected in [
-        "error: revision `2_ix` failed (upgrade)".to_string(),
+    let expected = [
+        "error: revision `2_ix` cannot run in a transaction (upgrade)".to_string(),
         "2_ix/up.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
             .to_string(),
         format!(
             "dmig hint: this statement cannot run in a transaction: set run_in_transaction = false in {}",
             metadata.display()
         ),
-        "the revision was rolled back: nothing of it remains".to_string(),
-    ] {
-        assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
+        "refused before anything ran".to_string(),
+    ];
+    for expected in &expected {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
     }
-    assert_eq!(on.versions(), ["1"]);
+    assert!(!err.contains("applied 1_a"), "{err}");
+    assert!(on.versions().is_empty());
+    assert_eq!(on.schema_dump(), empty);
 
-    // Offline, psql refuses the same statement inside the script's BEGIN;
-    // the revision before it stays applied, as online.
-    let off = TestDb::new("cic_trap_offline");
+    // Offline, the same refusal, and no script: psql would have committed 1_a
+    // and then failed on the same statement.
     let script = p.path().join("up.sql");
-    p.dmig()
+    let output = p
+        .dmig()
         .args(["upgrade", "--sql", "--out"])
         .arg(&script)
-        .assert()
-        .success();
-    let psql = off.psql_file(&script);
-    assert!(!psql.status.success());
-    assert!(
-        stderr(&psql).contains("CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
-        "{}",
-        stderr(&psql)
-    );
-    assert_eq!(off.versions(), on.versions());
-    assert_eq!(off.schema_dump(), on.schema_dump());
+        .output()
+        .expect("run dmig");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output), err, "online and offline refuse alike");
+    assert!(!script.exists());
 
     // With --transaction single the advice is about the mode instead.
     let err = fails(
         dmig(&p, &on).args(["upgrade", "--transaction", "single"]),
         1,
     );
-    assert!(
-        err.contains("dmig hint: this statement cannot run in a transaction: run without --transaction single"),
-        "{err}"
-    );
+    for expected in [
+        "error: revision `2_ix` cannot run in --transaction single (upgrade)",
+        "2_ix/up.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+        "dmig hint: this statement cannot run in a transaction: run without --transaction single",
+    ] {
+        assert!(err.contains(expected), "expected {expected:?} in:\n{err}");
+    }
 
     // Following the advice works.
     fs::write(&metadata, "run_in_transaction = false\n").expect("write metadata");
@@ -318,165 +322,230 @@ fn concurrently_in_a_transactional_revision_names_the_file_and_the_fix() {
     );
 }
 
-/// `n` revisions, each a table with an index and a foreign key to the previous one.
-fn chain(n: usize) -> ProjectBuilder {
-    let mut b = project("chain");
-    for i in 1..=n {
-        let fk = if i > 1 {
-            format!(", prev_id BIGINT REFERENCES t{} (id)", i - 1)
-        } else {
-            String::new()
-        };
-        b = b.migration(
-            &format!("{}_t{i}", 20240000000000u64 + i as u64),
-            &format!(
-                "CREATE TABLE t{i} (id BIGSERIAL PRIMARY KEY, a TEXT{fk});\nCREATE INDEX t{i}_a_idx ON t{i} (a);\n"
-            ),
-            Some(&format!("DROP TABLE t{i};\n")),
-        );
-    }
-    b
-}
-
 #[test]
-fn downgrade_of_1000_revisions_to_base_fits_default_lock_table_per_revision() {
-    const N: u64 = 1000;
-    const CHUNK: u64 = 200;
-    let p = chain(N as usize).build();
-    let db = TestDb::new("downgrade_1000");
-    // Commits need not wait for the disk here: durability is not under test
-    // and the lock table is unaffected.
-    db.psql(&format!(
-        "ALTER DATABASE \"{}\" SET synchronous_commit = off",
-        db.name()
-    ));
-    // Build the schema fast: psql runs rendered scripts of 200 revisions,
-    // each in one transaction.
-    let mut from = "base".to_string();
-    for k in 1..=N / CHUNK {
-        let to = (20240000000000u64 + k * CHUNK).to_string();
-        let script = p.path().join(format!("up_{k}.sql"));
-        p.dmig()
-            .args(["upgrade", "--sql", &format!("{from}:{to}")])
-            .args(["--transaction", "single", "--out"])
-            .arg(&script)
-            .assert()
-            .success();
-        let out = db.psql_file(&script);
-        assert!(out.status.success(), "{}", stderr(&out));
-        from = to;
-    }
-    assert_eq!(db.versions().len(), N as usize);
-
-    // The contrast: one transaction dropping 1,000 tables needs more locks
-    // than PostgreSQL's default lock table holds (max_locks_per_transaction
-    // 64 x max_connections 100). Only meaningful on a server that small.
-    let slots: u64 = db
-        .psql(
-            "SELECT current_setting('max_locks_per_transaction')::int \
-             * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)",
-        )
-        .parse()
-        .expect("lock slots");
-    if slots <= 64 * 100 {
-        let script = p.path().join("down_single.sql");
-        p.dmig()
-            .args([
-                "downgrade",
-                "--sql",
-                "head:base",
-                "--transaction",
-                "single",
-                "--out",
-            ])
-            .arg(&script)
-            .assert()
-            .success();
-        let out = db.psql_file(&script);
-        assert!(
-            !out.status.success(),
-            "one transaction was expected to fail"
-        );
-        let err = stderr(&out);
-        assert!(err.contains("out of shared memory"), "{err}");
-        assert!(err.contains("max_locks_per_transaction"), "{err}");
-        assert_eq!(db.versions().len(), N as usize, "rolled back");
-    } else {
-        eprintln!(
-            "lock table holds {slots} locks (default 6400): skipping the one-transaction contrast"
-        );
-    }
-
-    dmig(&p, &db)
-        .args(["downgrade", "base", "--quiet"])
-        .assert()
-        .success()
-        .stderr("");
-    assert!(db.versions().is_empty());
-    assert!(tables(&db).is_empty());
-}
-
-#[test]
-fn revision_name_with_a_newline_works_online_and_is_never_printed_raw() {
-    let evil = "2_evil\nDROP TABLE a;";
-    let p = project("newline_name")
-        .migration("1_a", "CREATE TABLE a (id INT);\n", Some("DROP TABLE a;\n"))
-        .migration(
-            evil,
-            "CREATE TABLE evil (id INT);\n",
-            Some("DROP TABLE evil;\n"),
-        )
-        .migration("3_bad", "SELECT nope;\n", None)
+fn transaction_control_in_a_transactional_revision_is_refused_in_both_modes() {
+    // Run as written, the COMMIT ends dmig's transaction: `early` stays while
+    // the failure report said the revision left nothing behind.
+    let up = "CREATE TABLE early (id INT);\n\
+              COMMIT;\n\
+              CREATE TABLE late (id INT);\n\
+              SELECT 1/0;\n";
+    let p = project("tx_control")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        .migration("2_b", up, None)
         .build();
-    let on = TestDb::new("newline_online");
-    let err = fails(dmig(&p, &on).arg("upgrade"), 1);
-    assert!(err.contains("applied 2_evil?DROP TABLE a;"), "{err}");
+    let db = TestDb::new("tx_control");
+    let empty = db.schema_dump();
+    for args in [&["upgrade"][..], &["upgrade", "--transaction", "single"]] {
+        let err = fails(dmig(&p, &db).args(args), 1);
+        for expected in [
+            "error: revision `2_b` controls its own transaction",
+            "2_b/up.sql:2:1: COMMIT would end",
+            "refused before anything ran",
+        ] {
+            assert!(
+                err.contains(expected),
+                "{args:?}: expected {expected:?} in:\n{err}"
+            );
+        }
+        assert!(db.versions().is_empty(), "{args:?}");
+        assert_eq!(db.schema_dump(), empty, "{args:?}: nothing may run");
+        let mut offline = p.dmig();
+        offline.args(args).args(["--sql", "--out", "out.sql"]);
+        assert_eq!(
+            fails(&mut offline, 1),
+            err,
+            "{args:?}: offline refuses alike"
+        );
+        assert!(!p.path().join("out.sql").exists());
+    }
+    let err = fails(dmig(&p, &db).arg("upgrade"), 1);
     assert!(
-        err.contains(
-            "applied before it in this run (and still applied): 1_a, 2_evil?DROP TABLE a;"
-        ),
+        err.contains("dmig hint: set run_in_transaction = false in"),
         "{err}"
     );
-    assert!(!err.lines().any(|l| l.starts_with("DROP")), "{err}");
-    assert_eq!(on.versions(), ["1", "2"]);
-    assert_eq!(tables(&on), ["a", "evil"]);
 
-    // Its own failure names it safely too.
-    write(&p, "migrations/3_bad/up.sql", "SELECT 1;\n");
-    dmig(&p, &on).args(["downgrade", "1"]).assert().success();
-    fs::write(
-        p.path().join("migrations").join(evil).join("up.sql"),
-        "SELECT nope;\n",
-    )
-    .expect("write");
-    let err = fails(dmig(&p, &on).arg("upgrade"), 1);
-    assert!(
-        err.contains("error: revision `2_evil?DROP TABLE a;` failed (upgrade)"),
-        "{err}"
+    // What stays allowed: savepoints, transaction control in a
+    // non-transactional revision, and the words inside bodies, strings and
+    // comments.
+    let fine = project("tx_fine")
+        .migration(
+            "1_savepoints",
+            "CREATE TABLE s (id INT);\nSAVEPOINT sp;\nINSERT INTO s VALUES (1);\n\
+             ROLLBACK TO SAVEPOINT sp;\nRELEASE SAVEPOINT sp;\nINSERT INTO s VALUES (2);\n",
+            None,
+        )
+        .migration_no_tx(
+            "2_own",
+            "BEGIN;\nCREATE TABLE o (id INT);\nCOMMIT;\nVACUUM o;\n",
+            None,
+        )
+        .migration(
+            "3_words",
+            "-- CREATE INDEX CONCURRENTLY is for later; COMMIT;\n\
+             /* VACUUM */ CREATE TABLE w (note TEXT DEFAULT 'COMMIT; VACUUM');\n\
+             CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\n\
+             DO $$ BEGIN PERFORM 1; END $$;\n",
+            None,
+        )
+        .build();
+    let on = TestDb::new("tx_fine_online");
+    let off = TestDb::new("tx_fine_offline");
+    dmig(&fine, &on).arg("upgrade").assert().success();
+    assert_eq!(on.versions(), ["1", "2", "3"]);
+    assert_eq!(on.psql("SELECT string_agg(id::text, ',') FROM s"), "2");
+    let script = fine.render(&["upgrade", "--sql"]);
+    assert!(off.psql_file(&script).status.success());
+    assert_eq!(off.schema_dump(), on.schema_dump());
+    assert_eq!(off.versions(), on.versions());
+}
+
+#[test]
+fn role_passwords_never_reach_the_output_at_any_log_level() {
+    let db = TestDb::new("role_password");
+    // Roles belong to the cluster: one name per test database.
+    let role = format!("dmig_pw_{}", db.name());
+    let p = project("role_password")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        // Fails on its own CREATE ROLE: the `statement:` line.
+        .migration(
+            "2_role",
+            "CREATE ROLE nobody_pw LOGIN\n  PASSWORD 'hunter2' VALID UNTIL 'not a date';\n",
+            None,
+        )
+        .build();
+    let check = |what: &str, level: Option<&str>, expect: &[&str]| {
+        let mut cmd = dmig(&p, &db);
+        cmd.arg("upgrade");
+        if let Some(level) = level {
+            cmd.env("DMIG_LOG", level);
+        }
+        let output = cmd.output().expect("run dmig");
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{what}, DMIG_LOG={level:?}: {out}"
+        );
+        assert!(
+            !out.contains("hunter2"),
+            "{what}, DMIG_LOG={level:?}: a password shows:\n{out}"
+        );
+        for expected in expect {
+            assert!(
+                out.contains(expected),
+                "{what}, DMIG_LOG={level:?}: expected {expected:?} in:\n{out}"
+            );
+        }
+    };
+    let levels = [None, Some("info"), Some("debug"), Some("trace")];
+    for level in levels {
+        check(
+            "failing CREATE ROLE",
+            level,
+            &[
+                "2_role/up.sql:1:1:",
+                "statement: CREATE ROLE nobody_pw LOGIN",
+            ],
+        );
+    }
+    write(
+        &p,
+        "migrations/2_role/up.sql",
+        "CREATE ROLE nobody_pw LOGIN PASSWORD 'hunter2' VALID UNTIL 'not a date';\n",
     );
-    assert!(err.contains("2_evil?DROP TABLE a;/up.sql:1:8"), "{err}");
-    assert!(!err.lines().any(|l| l.starts_with("DROP")), "{err}");
+    for level in levels {
+        check(
+            "failing one-line CREATE ROLE",
+            level,
+            &["statement: CREATE ROLE nobody_pw LOGIN PASSWORD '********' VALID UNTIL 'not a date';"],
+        );
+    }
+    // A non-transactional revision whose statements with passwords completed
+    // before the failure: the `completed:` lines.
+    let up = format!(
+        "CREATE ROLE {role} LOGIN ENCRYPTED PASSWORD E'hunter2';\n\
+         ALTER ROLE {role} WITH PASSWORD $$hunter2$$;\n\
+         DO $$ BEGIN EXECUTE 'ALTER ROLE {role} PASSWORD ''hunter2'''; END $$;\n\
+         SELECT 1/0;\n"
+    );
+    write(&p, "migrations/2_role/up.sql", &up);
+    write(
+        &p,
+        "migrations/2_role/metadata.toml",
+        "run_in_transaction = false\n",
+    );
+    let completed =
+        format!("completed: line 1: CREATE ROLE {role} LOGIN ENCRYPTED PASSWORD '********';");
+    for level in levels {
+        check(
+            "completed CREATE ROLE",
+            level,
+            &[&completed, "division by zero"],
+        );
+        db.psql(&format!("DROP ROLE IF EXISTS {role}"));
+    }
+    // The script is the user's SQL, verbatim.
+    let script = p.render(&["upgrade", "--sql"]);
+    assert!(fs::read_to_string(script)
+        .expect("script")
+        .contains("E'hunter2'"));
+}
 
-    // Offline, psql gets the same database as online.
-    fs::write(
-        p.path().join("migrations").join(evil).join("up.sql"),
-        "CREATE TABLE evil (id INT);\n",
-    )
-    .expect("write");
-    dmig(&p, &on).arg("upgrade").assert().success();
-    let off = TestDb::new("newline_offline");
-    let script = p.path().join("all.sql");
-    p.dmig()
+#[test]
+fn byte_order_mark_is_left_out_with_a_warning_in_both_modes() {
+    let p = project("bom")
+        .migration(
+            "1_a",
+            "\u{feff}CREATE TABLE a (id INT);\n",
+            Some("\u{feff}DROP TABLE a;\n"),
+        )
+        .build();
+    let on = TestDb::new("bom_online");
+    let off = TestDb::new("bom_offline");
+    let output = dmig(&p, &on).arg("upgrade").output().expect("run dmig");
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    let warning = "/migrations/1_a/up.sql` starts with a UTF-8 byte order mark";
+    assert!(err.starts_with("warning: `"), "{err}");
+    assert!(err.contains(warning), "expected {warning:?} in:\n{err}");
+    assert_eq!(tables(&on), ["a"]);
+
+    let script = p.path().join("up.sql");
+    let output = p
+        .dmig()
         .args(["upgrade", "--sql", "--out"])
         .arg(&script)
-        .assert()
-        .success();
-    assert!(off.psql_file(&script).status.success());
-    assert_eq!(off.versions(), ["1", "2", "3"]);
+        .output()
+        .expect("run dmig");
+    assert!(output.status.success());
+    assert!(stderr(&output).contains(warning), "{}", stderr(&output));
+    let text = fs::read_to_string(&script).expect("script");
+    assert!(
+        !text.contains('\u{feff}'),
+        "the BOM must not reach the script"
+    );
+    off.run_script(&script);
     assert_eq!(off.schema_dump(), on.schema_dump());
+
+    // down.sql too.
+    let err = stderr(
+        &dmig(&p, &on)
+            .args(["downgrade", "base"])
+            .output()
+            .expect("run dmig"),
+    );
+    assert!(
+        err.contains("/migrations/1_a/down.sql` starts with a UTF-8 byte order mark"),
+        "{err}"
+    );
+    assert!(tables(&on).is_empty());
 }
 
-// ---------------------------------------------------------------------------
 // B. Bad input: refused before anything runs, and nothing changes
 
 const A: &str = "2024-01-01-000000_create_a";
@@ -796,6 +865,136 @@ fn cases() -> Vec<Case> {
                     &["upgrade", "--sql", "--transaction", "single"],
                     "--transaction single cannot include revision `2024-01-04-000000_index`: its metadata.toml sets run_in_transaction = false",
                 ),
+            ],
+            same_message: true,
+        },
+        Case {
+            // C is pending and fine: it must not run before 4 is refused.
+            what: "CREATE INDEX CONCURRENTLY in a transactional revision",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_ix",
+                    "CREATE TABLE d (id INT);\n\n  create unique index\n concurrently d_id ON d (id);\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(
+                    up,
+                    "2024-01-04-000000_ix/up.sql:3:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+                ),
+                offline(
+                    up_sql,
+                    "2024-01-04-000000_ix/up.sql:3:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "VACUUM in a down.sql that runs in a transaction",
+            project: || abc().file(format!("migrations/{A}/down.sql"), "DROP TABLE a;\nVACUUM;\n"),
+            runs: vec![
+                online(
+                    &["downgrade", "base"],
+                    "2024-01-01-000000_create_a/down.sql:2:1: VACUUM cannot run inside a transaction block",
+                ),
+                offline(
+                    &["downgrade", "--sql", "2024-01-02:base"],
+                    "2024-01-01-000000_create_a/down.sql:2:1: VACUUM cannot run inside a transaction block",
+                ),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "BEGIN and COMMIT in a transactional revision",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_tx",
+                    "BEGIN;\nCREATE TABLE d (id INT);\nCOMMIT;\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_tx/up.sql:1:1: BEGIN would"),
+                offline(up_sql, "2024-01-04-000000_tx/up.sql:1:1: BEGIN would"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "NUL byte in up.sql",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_nul",
+                    "CREATE TABLE d (id INT);\nSELECT 'a\0b';\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_nul/up.sql:2:10: NUL byte"),
+                offline(up_sql, "2024-01-04-000000_nul/up.sql:2:10: NUL byte"),
+            ],
+            same_message: true,
+        },
+        Case {
+            // psql would feed it the data lines (and their stray quote); a
+            // run through the harness loses its connection.
+            what: "COPY FROM STDIN with its data",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_copy",
+                    "CREATE TABLE d (id INT, note TEXT);\n  COPY d (id, note) FROM stdin;\n1\tit's\n2\tfine\n\\.\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_copy/up.sql:2:3: COPY ... FROM STDIN cannot run in a revision"),
+                offline(up_sql, "2024-01-04-000000_copy/up.sql:2:3: COPY ... FROM STDIN cannot run in a revision"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "COPY TO STDOUT",
+            project: || {
+                abc().migration_no_tx(
+                    "2024-01-04-000000_copy",
+                    "COPY (SELECT 1) TO STDOUT;\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_copy/up.sql:1:1: COPY ... TO STDOUT cannot run in a revision"),
+                offline(up_sql, "2024-01-04-000000_copy/up.sql:1:1: COPY ... TO STDOUT cannot run in a revision"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "psql meta-command",
+            project: || {
+                abc().migration(
+                    "2024-01-04-000000_meta",
+                    "CREATE TABLE d (id INT);\n\\set ON_ERROR_STOP off\nSELECT 1;\n",
+                    None,
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_meta/up.sql:2:1: psql meta-command `\\set`"),
+                offline(up_sql, "2024-01-04-000000_meta/up.sql:2:1: psql meta-command `\\set`"),
+            ],
+            same_message: true,
+        },
+        Case {
+            what: "dangling symlink in the migrations directory",
+            project: || {
+                abc().symlink(
+                    "migrations/2024-01-04-000000_gone",
+                    "../elsewhere/2024-01-04-000000_gone",
+                )
+            },
+            runs: vec![
+                online(up, "2024-01-04-000000_gone` is a symbolic link to `../elsewhere/2024-01-04-000000_gone`, which does not exist"),
+                online(&["check"], "2024-01-04-000000_gone` is a symbolic link"),
+                online(&["status"], "2024-01-04-000000_gone` is a symbolic link"),
+                offline(up_sql, "2024-01-04-000000_gone` is a symbolic link to `../elsewhere/2024-01-04-000000_gone`, which does not exist"),
             ],
             same_message: true,
         },

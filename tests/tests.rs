@@ -8,6 +8,7 @@ mod failures;
 mod harness;
 mod offline_pg;
 mod online;
+mod output;
 mod pgbouncer_smoke;
 mod reliability;
 mod render;

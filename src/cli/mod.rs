@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+pub mod output;
 mod report;
 mod settings;
 

@@ -130,18 +130,22 @@ impl<B: Backend> StepMigration<'_, B> {
     ) -> StatementFailure {
         let statement = statements.get(index);
         let offset = statement.map_or(self.sql.len(), |s| s.offset);
-        let first_line = statement
-            .and_then(|s| s.text.lines().next())
-            .unwrap_or("(restoring the session after the revision)")
-            .to_string();
+        // Passwords never reach the report: the statement is masked before
+        // its first line is taken (the literal may sit on a later line), and
+        // the server's words about it are redacted in case they quote it.
+        let shown = statement
+            .map(|s| first_line(s.text))
+            .unwrap_or_else(|| "(restoring the session after the revision)".to_string());
+        let said = statement.map_or("", |s| s.text);
+        let redact = |text: &str| sql::mask::redact(text, said).into_owned();
         let (message, detail, hint, position) = match &error {
             DieselError::DatabaseError(_, info) => (
-                info.message().to_string(),
-                info.details().map(str::to_string),
-                info.hint().map(str::to_string),
+                redact(info.message()),
+                info.details().map(redact),
+                info.hint().map(redact),
                 info.statement_position().filter(|p| *p > 0),
             ),
-            other => (other.to_string(), None, None, None),
+            other => (redact(&other.to_string()), None, None, None),
         };
         // diesel-async reports PostgreSQL's position and its "internal"
         // position (inside a query a PL/pgSQL block ran) alike; only in a DO
@@ -157,7 +161,7 @@ impl<B: Backend> StepMigration<'_, B> {
             .iter()
             .map(|s| {
                 let (line, _) = sql::line_col(self.sql, s.offset, 1);
-                format!("line {line}: {}", s.text.lines().next().unwrap_or_default())
+                format!("line {line}: {}", first_line(s.text))
             })
             .collect();
         StatementFailure {
@@ -171,7 +175,7 @@ impl<B: Backend> StepMigration<'_, B> {
             hint,
             unmapped_position,
             completed,
-            statement: first_line,
+            statement: shown,
             connection_lost: B::is_connection_lost(&error),
         }
     }
@@ -200,6 +204,15 @@ impl<B: Backend> StepMigration<'_, B> {
             printable(&dir)
         ))
     }
+}
+
+/// The first line of `statement`, its passwords masked.
+fn first_line(statement: &str) -> String {
+    sql::mask::mask_passwords(statement)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Whether a statement is a `DO` block.
@@ -314,6 +327,23 @@ pub(crate) fn lost_connection<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reported_statement_lines_mask_passwords_on_any_line() {
+        assert_eq!(
+            first_line("CREATE ROLE a PASSWORD 'hunter2' LOGIN;"),
+            "CREATE ROLE a PASSWORD '********' LOGIN;"
+        );
+        // The literal on the first line, the keyword before it.
+        assert_eq!(
+            first_line("ALTER ROLE a PASSWORD\n'hunter2'"),
+            "ALTER ROLE a PASSWORD"
+        );
+        assert_eq!(
+            first_line("ALTER ROLE a PASSWORD 'hunter\n2'"),
+            "ALTER ROLE a PASSWORD '********'"
+        );
+    }
 
     #[test]
     fn do_blocks_are_recognised_by_their_first_word() {

@@ -68,7 +68,7 @@ pub enum OnlineError {
     /// session's `search_path`: which one is meant cannot be told.
     #[error(
         "found two version tables on the search_path: {}; drop or rename the one that is not in use, or set search_path so only one is visible",
-        tables.join(" and ")
+        tables.iter().map(|t| crate::model::printable(t)).collect::<Vec<_>>().join(" and ")
     )]
     AmbiguousVersionTable {
         /// The tables, schema-qualified.

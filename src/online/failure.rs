@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::model::{printable, Direction};
+use crate::model::{printable, printable_lines, Direction};
 
 /// What went wrong inside one revision, with enough to find and fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +50,14 @@ impl fmt::Display for StatementFailure {
         if let Some(code) = self.sqlstate {
             write!(f, "[{code}] ")?;
         }
-        write!(f, "{}", self.message)?;
+        // The server's words quote names from the database, which may hold
+        // anything: no control character reaches the terminal.
+        write!(f, "{}", printable_lines(&self.message))?;
         if let Some(detail) = &self.detail {
-            write!(f, "\n  detail: {detail}")?;
+            write!(f, "\n  detail: {}", printable_lines(detail))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", printable_lines(hint))?;
         }
         if let Some(advice) = &self.advice {
             write!(f, "\n  dmig hint: {advice}")?;
@@ -66,7 +68,7 @@ impl fmt::Display for StatementFailure {
                 "\n  position: PostgreSQL points at character {position} of this DO block or of a query it ran; the location above is the block's start"
             )?;
         }
-        write!(f, "\n  statement: {}", self.statement)
+        write!(f, "\n  statement: {}", printable(&self.statement))
     }
 }
 
@@ -142,7 +144,7 @@ impl fmt::Display for RevisionFailure {
         }
         match &self.cause {
             Cause::Statement(statement) => write!(f, "\n  at {statement}")?,
-            Cause::Harness { message, .. } => write!(f, ": {message}")?,
+            Cause::Harness { message, .. } => write!(f, ": {}", printable_lines(message))?,
         }
         let harness_lost = matches!(
             self.cause,
@@ -184,7 +186,7 @@ impl fmt::Display for RevisionFailure {
                 write!(
                     f,
                     "\n  invalid index(es) left behind (drop them before retrying): {}",
-                    self.leftovers.join(", ")
+                    elided(&self.leftovers, ", ")
                 )?;
             }
         }
@@ -201,5 +203,51 @@ impl fmt::Display for RevisionFailure {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_words_and_names_from_the_database_print_escaped() {
+        let failure = StatementFailure {
+            file: PathBuf::from("migrations/1_a/up.sql"),
+            line: 1,
+            column: 1,
+            sqlstate: None,
+            message: "relation \"t\x1b[2J\" does not exist".to_string(),
+            detail: Some("first\nsecond \x07".to_string()),
+            hint: Some("\x1b]0;title\x07".to_string()),
+            advice: None,
+            unmapped_position: None,
+            completed: Vec::new(),
+            statement: "SELECT * FROM \"t\x1b[2J\";".to_string(),
+            connection_lost: false,
+        };
+        let report = RevisionFailure {
+            direction: Direction::Up,
+            name: "1_a".to_string(),
+            run_in_transaction: false,
+            single_transaction: false,
+            cause: Cause::Statement(failure),
+            completed: Vec::new(),
+            leftovers: vec!["idx\x1b[31m".to_string()],
+        }
+        .to_string();
+        assert!(
+            !report.contains('\x1b') && !report.contains('\x07'),
+            "{report:?}"
+        );
+        assert!(
+            report.contains("relation \"t?[2J\" does not exist"),
+            "{report}"
+        );
+        assert!(report.contains("detail: first\nsecond ?"), "{report}");
+        assert!(
+            report.contains("left behind (drop them before retrying): idx?[31m"),
+            "{report}"
+        );
     }
 }

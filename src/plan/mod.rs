@@ -4,6 +4,7 @@
 //! the planner reads the SQL files a plan needs, so that a bad file stops a
 //! command before anything runs.
 
+mod check;
 pub mod status;
 pub mod target;
 
@@ -147,6 +148,38 @@ pub struct Plan<'r> {
     pub out_of_order: Vec<&'r Revision>,
     /// Transaction grouping.
     pub transaction: TransactionMode,
+    /// What reading the plan's files found worth telling (both sinks show it).
+    pub warnings: Vec<PlanWarning>,
+}
+
+/// Something about a plan's files worth telling the user, found while
+/// reading them. Files are read when a plan is made, not when revisions are
+/// discovered, so these come with the plan rather than with the
+/// [`Discovery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlanWarning {
+    /// The file starts with a UTF-8 byte order mark, which dmig leaves out
+    /// (in the script too).
+    ByteOrderMark {
+        /// The file, as shown in messages.
+        file: std::path::PathBuf,
+    },
+}
+
+impl fmt::Display for PlanWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanWarning::ByteOrderMark { file } => {
+                let shown = file.display().to_string();
+                write!(
+                    f,
+                    "`{}` starts with a UTF-8 byte order mark; dmig leaves it out (psql and the server would take it for part of the first statement)",
+                    crate::model::printable(&shown)
+                )
+            }
+        }
+    }
 }
 
 /// What the planner needs to know beyond the revisions.
@@ -325,6 +358,7 @@ fn plan_to<'r>(
             });
         }
     }
+    let mut warnings = Vec::new();
     if request.kind != Kind::Stamp {
         for step in &steps {
             if step.direction == Direction::Down && step.revision.down.is_none() {
@@ -341,7 +375,14 @@ fn plan_to<'r>(
         }
         // Every file is read and checked before anything is written or run.
         for step in &mut steps {
-            step.sql = Some(step.revision.read_sql(step.file())?);
+            let sql = step.revision.read_sql_text(step.file())?;
+            check::check_step(step, &sql.text, request.transaction)?;
+            if sql.byte_order_mark {
+                warnings.push(PlanWarning::ByteOrderMark {
+                    file: step.revision.display_path(step.file()),
+                });
+            }
+            step.sql = Some(sql.text);
         }
     }
     Ok(Plan {
@@ -351,6 +392,7 @@ fn plan_to<'r>(
         steps,
         out_of_order,
         transaction,
+        warnings,
     })
 }
 
@@ -546,6 +588,94 @@ mod tests {
         let err = plan_range(&revisions, Kind::Upgrade, &range, TransactionMode::Single)
             .expect_err("3_c is non-transactional");
         assert!(err.to_string().contains("`3_c`"), "{err}");
+    }
+
+    #[test]
+    fn statements_that_cannot_run_in_the_transaction_are_refused_with_their_place() {
+        let revision = |name: &str, up: &'static str, transactional| Revision {
+            version: Version::from_dir_name(name),
+            name: name.to_string(),
+            up: SqlSource::Embedded(up),
+            down: None,
+            run_in_transaction: transactional,
+        };
+        let cic = "SELECT 1;\n  CREATE INDEX CONCURRENTLY i ON t (x);\n";
+        let revisions = vec![
+            revision("1_a", "SELECT 1;", true),
+            revision("2_b", cic, false),
+            revision("3_c", "SELECT 1;\nCOMMIT;", true),
+        ];
+        let range = |text| Range::parse(text).expect("range");
+        // Non-transactional: runs as it is.
+        assert!(plan_range(
+            &revisions,
+            Kind::Upgrade,
+            &range("base:2"),
+            TransactionMode::PerRevision
+        )
+        .is_ok());
+        let err = plan_range(
+            &revisions,
+            Kind::Upgrade,
+            &range("base:3"),
+            TransactionMode::PerRevision,
+        )
+        .expect_err("COMMIT in a transactional revision");
+        assert!(
+            matches!(
+                err,
+                PlanError::InTransaction {
+                    line: 2,
+                    column: 1,
+                    single: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("revision `3_c` controls its own transaction"),
+            "{err}"
+        );
+
+        let transactional = vec![
+            revision("1_a", "SELECT 1;", true),
+            revision("2_b", cic, true),
+        ];
+        let err = plan_range(
+            &transactional,
+            Kind::Upgrade,
+            &range("base:2"),
+            TransactionMode::Single,
+        )
+        .expect_err("CIC in a single transaction");
+        assert!(
+            matches!(
+                err,
+                PlanError::InTransaction {
+                    line: 2,
+                    column: 3,
+                    single: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(
+                "2_b/up.sql:2:3: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+            ),
+            "{err}"
+        );
+        // A stamp runs no SQL, so nothing is refused.
+        assert!(plan_range(
+            &transactional,
+            Kind::Stamp,
+            &range("2"),
+            TransactionMode::PerRevision
+        )
+        .is_ok());
     }
 
     #[test]

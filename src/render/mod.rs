@@ -7,5 +7,5 @@
 pub mod output;
 pub mod script;
 
-pub use output::{write_script, Output};
+pub use output::{write_script, write_script_until, Output};
 pub use script::{render, script_file_name, ScriptOptions};

@@ -27,12 +27,16 @@ pub fn discover(dir: &Path) -> Result<Discovery, SourceError> {
             .map_err(|_| SourceError::NotUtf8 { path: path.clone() })?;
         // Diesel ignores dot-entries and plain files (READMEs, .gitkeep). The
         // entry's own type saves a stat per revision; only symlinks need one.
+        if !super::is_candidate(&name) {
+            continue;
+        }
         let is_dir = match entry.file_type() {
-            Ok(kind) if kind.is_symlink() => path.is_dir(),
-            Ok(kind) => kind.is_dir(),
-            Err(_) => path.is_dir(),
+            Ok(kind) if !kind.is_symlink() => kind.is_dir(),
+            // A link that points nowhere (or cannot be followed) may hide a
+            // revision: Diesel skips it silently, dmig names it.
+            _ => target_is_dir(&path)?,
         };
-        if !super::is_candidate(&name) || !is_dir {
+        if !is_dir {
             continue;
         }
         found.push(read_revision(&path, name)?);
@@ -41,6 +45,28 @@ pub fn discover(dir: &Path) -> Result<Discovery, SourceError> {
         SqlSource::File(path) => path.parent().unwrap_or(path).to_path_buf(),
         SqlSource::Embedded(_) => dir.join(&r.name),
     })
+}
+
+/// Whether the entry at `path`, followed if it is a symbolic link, is a
+/// directory; an error naming it when it cannot be told.
+fn target_is_dir(path: &Path) -> Result<bool, SourceError> {
+    match fs::metadata(path) {
+        Ok(metadata) => Ok(metadata.is_dir()),
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => match fs::read_link(path) {
+            Ok(target) => Err(SourceError::DanglingLink {
+                path: path.to_path_buf(),
+                target,
+            }),
+            Err(_) => Err(SourceError::ReadEntry {
+                path: path.to_path_buf(),
+                source,
+            }),
+        },
+        Err(source) => Err(SourceError::ReadEntry {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 fn read_revision(path: &Path, name: String) -> Result<(crate::model::Revision, bool), SourceError> {
@@ -161,6 +187,23 @@ mod tests {
     }
 
     #[test]
+    fn dangling_symlinks_are_errors_naming_them_and_dot_entries_stay_ignored() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "1_a/up.sql", b"select 1;");
+        std::os::unix::fs::symlink("1_a", tmp.path().join("2_b")).expect("symlink");
+        std::os::unix::fs::symlink("nowhere", tmp.path().join(".hidden")).expect("symlink");
+        let found = discover(tmp.path()).expect("a link to a revision is a revision");
+        assert_eq!(found.revisions.len(), 2);
+
+        std::os::unix::fs::symlink("../gone/3_c", tmp.path().join("3_c")).expect("symlink");
+        let err = discover(tmp.path()).expect_err("dangling").to_string();
+        assert!(
+            err.ends_with("3_c` is a symbolic link to `../gone/3_c`, which does not exist"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn discover_rejects_empty_directory_and_duplicate_versions() {
         let tmp = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(tmp.path().join("1_empty")).expect("mkdir");
@@ -177,6 +220,24 @@ mod tests {
                 && err.contains("20240101_b"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn read_sql_leaves_out_a_byte_order_mark_and_refuses_a_nul_byte() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), "1_a/up.sql", "\u{feff}select 1;".as_bytes());
+        write(tmp.path(), "2_b/up.sql", b"select 1;\nselect '\0';");
+        write(tmp.path(), "3_c/up.sql", b"select 1;");
+        let found = discover(tmp.path()).expect("discover");
+        let bom = found.revisions[0].read_sql_text(SqlFile::Up).expect("read");
+        assert_eq!(
+            (bom.text.as_ref(), bom.byte_order_mark),
+            ("select 1;", true)
+        );
+        let err = found.revisions[1].read_sql(SqlFile::Up).expect_err("nul");
+        assert!(err.to_string().ends_with("2_b/up.sql:2:9: NUL byte: PostgreSQL cannot take one in SQL text (is the file binary, or UTF-16?)"), "{err}");
+        let plain = found.revisions[2].read_sql_text(SqlFile::Up).expect("read");
+        assert!(!plain.byte_order_mark);
     }
 
     #[test]

@@ -172,6 +172,17 @@ pub(crate) fn finish(
     Ok(discovery)
 }
 
+/// A SQL file as read and checked by [`Revision::read_sql_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlText {
+    /// The text, without a leading byte order mark.
+    pub text: Cow<'static, str>,
+    /// The file started with a UTF-8 byte order mark, which was left out:
+    /// neither psql nor the server skips one, and the first statement would
+    /// fail with the mark invisible in the message.
+    pub byte_order_mark: bool,
+}
+
 impl Revision {
     /// Whether the revision can be reverted: it has a `down.sql` that holds
     /// a statement (the template `dmig revision` writes holds none, and
@@ -180,10 +191,16 @@ impl Revision {
         self.down.is_some() && self.read_sql(SqlFile::Down).is_ok()
     }
 
-    /// Read `up.sql` or `down.sql`, checked: UTF-8, lexable, and holding at least
-    /// one statement (Diesel's two code paths disagree on comment-only files;
-    /// dmig refuses them in both modes).
+    /// Read `up.sql` or `down.sql`, checked: UTF-8, no NUL byte, lexable, and
+    /// holding at least one statement (Diesel's two code paths disagree on
+    /// comment-only files; dmig refuses them in both modes). A leading byte
+    /// order mark is left out (see [`Revision::read_sql_text`] to know).
     pub fn read_sql(&self, file: SqlFile) -> Result<Cow<'static, str>, SourceError> {
+        self.read_sql_text(file).map(|sql| sql.text)
+    }
+
+    /// [`Revision::read_sql`], saying whether a byte order mark was left out.
+    pub fn read_sql_text(&self, file: SqlFile) -> Result<SqlText, SourceError> {
         let source = self.source(file).ok_or_else(|| SourceError::MissingDown {
             name: self.name.clone(),
         })?;
@@ -200,17 +217,90 @@ impl Revision {
                 )
             }
         };
-        let tail = crate::sql::tail(&text).map_err(|source| SourceError::Lex {
-            path: self.display_path(file),
-            source,
-        })?;
+        let (text, byte_order_mark) = match text {
+            Cow::Borrowed(text) => match text.strip_prefix(BYTE_ORDER_MARK) {
+                Some(rest) => (Cow::Borrowed(rest), true),
+                None => (Cow::Borrowed(text), false),
+            },
+            Cow::Owned(mut text) if text.starts_with(BYTE_ORDER_MARK) => {
+                text.drain(..BYTE_ORDER_MARK.len_utf8());
+                (Cow::Owned(text), true)
+            }
+            owned => (owned, false),
+        };
+        if let Some(at) = text.find('\0') {
+            let (line, column) = crate::sql::line_col(&text, at, 1);
+            return Err(SourceError::NulByte {
+                path: self.display_path(file),
+                line,
+                column,
+            });
+        }
+        let tail = match crate::sql::tail(&text) {
+            Ok(tail) => tail,
+            Err(source) => {
+                // The data lines of a `COPY ... FROM STDIN` are no SQL and
+                // often do not lex: name the COPY, not the stray quote.
+                for statement in crate::sql::split_prefix(&text) {
+                    let facts = crate::sql::check::facts(statement.text);
+                    check_statement(&self.display_path(file), &text, &statement, &facts)?;
+                }
+                return Err(SourceError::Lex {
+                    path: self.display_path(file),
+                    source,
+                });
+            }
+        };
         if tail.is_empty {
             return Err(SourceError::EmptySql {
                 path: self.display_path(file),
             });
         }
-        Ok(text)
+        Ok(SqlText {
+            text,
+            byte_order_mark,
+        })
     }
+}
+
+/// U+FEFF at the start of a file: a UTF-8 byte order mark.
+const BYTE_ORDER_MARK: char = '\u{feff}';
+
+/// Refuse a statement of `file` (at `path`) that cannot run the same way in
+/// both modes: `COPY` with the client as one end, a psql meta-command.
+/// `facts` are the statement's ([`crate::sql::check::facts`]).
+pub(crate) fn check_statement(
+    path: &Path,
+    file: &str,
+    statement: &crate::sql::Statement<'_>,
+    facts: &crate::sql::check::Facts,
+) -> Result<(), SourceError> {
+    if let Some(copy) = facts.client_copy {
+        let (line, column) = crate::sql::line_col(file, statement.offset, 1);
+        return Err(SourceError::ClientCopy {
+            path: path.to_path_buf(),
+            line,
+            column,
+            copy,
+        });
+    }
+    if let Some(at) = facts.meta_command {
+        let (line, column) = crate::sql::line_col(file, statement.offset + at, 1);
+        let command: String = statement.text[at..]
+            .chars()
+            .enumerate()
+            .take_while(|(i, c)| *i == 0 || !(c.is_whitespace() || *c == '\\'))
+            .map(|(_, c)| c)
+            .take(24)
+            .collect();
+        return Err(SourceError::MetaCommand {
+            path: path.to_path_buf(),
+            line,
+            column,
+            command: crate::model::printable(&command).into_owned(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

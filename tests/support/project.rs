@@ -72,6 +72,7 @@ pub struct Project {
 pub struct ProjectBuilder {
     files: Vec<(PathBuf, Vec<u8>)>,
     dirs: Vec<PathBuf>,
+    links: Vec<(PathBuf, PathBuf)>,
 }
 
 /// Start a project; `name` only helps reading failures.
@@ -79,6 +80,7 @@ pub fn project(_name: &str) -> ProjectBuilder {
     ProjectBuilder {
         files: Vec::new(),
         dirs: vec![PathBuf::from("migrations")],
+        links: Vec::new(),
     }
 }
 
@@ -93,6 +95,14 @@ impl ProjectBuilder {
     /// An (empty) directory.
     pub fn folder(mut self, path: impl AsRef<Path>) -> Self {
         self.dirs.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// A symbolic link at `path` (relative to the project root) to `target`
+    /// (as given: relative links resolve from the link's directory).
+    pub fn symlink(mut self, path: impl AsRef<Path>, target: impl AsRef<Path>) -> Self {
+        self.links
+            .push((path.as_ref().to_path_buf(), target.as_ref().to_path_buf()));
         self
     }
 
@@ -138,6 +148,9 @@ impl ProjectBuilder {
             let full = dir.path().join(path);
             fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
             fs::write(full, contents).expect("write");
+        }
+        for (path, target) in &self.links {
+            std::os::unix::fs::symlink(target, dir.path().join(path)).expect("symlink");
         }
         Project { dir }
     }

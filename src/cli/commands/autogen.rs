@@ -34,7 +34,7 @@ fn revisions(dir: &Path) -> anyhow::Result<Vec<Revision>> {
     }
     let discovery = crate::source::discover(dir)?;
     if let Some(warning) = discovery.metadata_warning() {
-        eprintln!("warning: {warning}");
+        crate::cli::report::warning(warning);
     }
     Ok(discovery.revisions)
 }
@@ -84,7 +84,7 @@ pub(super) fn revision(cx: &Context, task: &Autogenerate) -> anyhow::Result<Exit
     match outcome {
         Outcome::NoChanges { notices } => {
             report::findings(&notices);
-            println!("no changes");
+            crate::cli::output::to_stdout(|out| writeln!(out, "no changes"))?;
         }
         Outcome::Changes(generated) => {
             report::generated(&generated, task.options.verify == Some(false));
@@ -94,7 +94,8 @@ pub(super) fn revision(cx: &Context, task: &Autogenerate) -> anyhow::Result<Exit
                 &generated.files,
                 SystemTime::now(),
             )?;
-            println!("{}", cx.relative(&written));
+            let shown = cx.relative(&written);
+            crate::cli::output::to_stdout(|out| writeln!(out, "{shown}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -133,7 +134,7 @@ pub(super) fn verify(
         scratch_url,
         &connect,
     ))?;
-    report::verify(&verified, quiet);
+    report::verify(&verified, quiet)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! `dmig database setup | reset | drop`.
 
+use crate::cli::output::say;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -29,7 +30,7 @@ pub(super) fn database(
     let quiet = migrate.as_ref().is_some_and(|run| run.quiet);
     let say = |line: String| {
         if !quiet {
-            eprintln!("{line}");
+            say!("{line}");
         }
     };
     if drop_db {

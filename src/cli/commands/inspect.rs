@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::{autogen, Context, Session};
 use crate::cli::args::Format;
+use crate::cli::output::say;
 use crate::cli::report::{self, json, text};
 use crate::cli::settings::{Online, SchemaFiles};
 use crate::cli::EXIT_PENDING;
@@ -99,7 +100,7 @@ pub(super) fn check(
     }
     if status.is_at_head() {
         if format == Format::Text && !quiet {
-            eprintln!(
+            say!(
                 "up to date: at {}",
                 status
                     .current
@@ -127,14 +128,14 @@ pub(super) fn check(
         .map(|e| e.revision.printable_name().into_owned())
         .collect();
     if !pending.is_empty() {
-        eprintln!("{} revision(s) pending: {}", pending.len(), names(pending));
+        say!("{} revision(s) pending: {}", pending.len(), names(pending));
     }
     let late: Vec<String> = status
         .out_of_order()
         .map(|e| e.revision.printable_name().into_owned())
         .collect();
     if !late.is_empty() {
-        eprintln!(
+        say!(
             "out of order (pending but older than the newest applied): {}",
             names(late)
         );
@@ -145,7 +146,7 @@ pub(super) fn check(
             .iter()
             .map(|a| printable(a.version.as_str()).into_owned())
             .collect();
-        eprintln!(
+        say!(
             "applied but missing from the migrations directory: {}",
             names(missing)
         );

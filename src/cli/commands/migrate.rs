@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{Context, Session};
 use crate::cli::args::Format;
+use crate::cli::output::say;
 use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
@@ -47,23 +48,23 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
             && outcome.kind == Kind::Upgrade
             && outcome.to.version() < outcome.from.version()
         {
-            eprintln!(
+            say!(
                 "nothing to do: the database is at {}, past {}; to go back to it, run `dmig downgrade {}`",
                 outcome.from,
                 request.target.text(),
                 request.target.text()
             );
         } else if outcome.steps.is_empty() {
-            eprintln!("nothing to do: the database is at {}", outcome.from);
+            say!("nothing to do: the database is at {}", outcome.from);
         } else if outcome.kind == Kind::Redo {
-            eprintln!(
+            say!(
                 "redid {} revision(s) above {} in {}",
                 outcome.steps.len() / 2,
                 outcome.to,
                 format_duration(started.elapsed())
             );
         } else {
-            eprintln!(
+            say!(
                 "{} {} revision(s) from {} to {} in {}",
                 outcome.kind.past(),
                 outcome.steps.len(),

@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::Context;
+use crate::cli::output::{say, stdout_error, Interrupts};
 use crate::dialect::SessionSettings;
+use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
 use crate::render::{self, Output, ScriptOptions};
 
@@ -18,9 +22,32 @@ pub(super) fn render(
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
     let planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    for warning in &planned.warnings {
+        say!("warning: {warning}");
+    }
     let options = ScriptOptions { session };
-    if let Some(path) = render::write_script(&planned, &options, output)? {
-        eprintln!(
+    // From here on a signal removes the temp file before dmig exits.
+    let interrupts = Interrupts::catch().context("cannot catch signals")?;
+    let written = match render::write_script_until(&planned, &options, output, interrupts.flag()) {
+        Err(RenderError::Write { path, source }) if path.as_os_str() == "-" => {
+            return Err(stdout_error(source))
+        }
+        Err(RenderError::Interrupted { path }) => {
+            if path.as_os_str() == "-" {
+                say!("interrupted: the script on stdout is incomplete");
+            } else {
+                say!("interrupted: `{}` was not written", cx.relative(&path));
+            }
+            return Ok(ExitCode::from(interrupts.exit_code().unwrap_or(130)));
+        }
+        other => other?,
+    };
+    if let Some(code) = interrupts.exit_code() {
+        // The signal came after the last write: the file is whole.
+        return Ok(ExitCode::from(code));
+    }
+    if let Some(path) = written {
+        say!(
             "wrote {} ({} {}:{}, {} revision(s))",
             cx.relative(&path),
             kind.as_str(),

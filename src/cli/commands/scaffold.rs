@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::Context;
+use crate::cli::output::say;
 use crate::config;
 use crate::scaffold::{self, InitAction, NewRevision};
 
@@ -24,8 +25,8 @@ pub(super) fn init(cx: &Context) -> anyhow::Result<ExitCode> {
     };
     for action in scaffold::init(&root, &migration_dir)? {
         match action {
-            InitAction::Created(p) => eprintln!("created {}", cx.relative(&p)),
-            InitAction::Kept(p) => eprintln!("kept {} (already exists)", cx.relative(&p)),
+            InitAction::Created(p) => say!("created {}", cx.relative(&p)),
+            InitAction::Kept(p) => say!("kept {} (already exists)", cx.relative(&p)),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -37,6 +38,7 @@ pub(super) fn revision(cx: &Context, spec: &NewRevision<'_>) -> anyhow::Result<E
     let config = config::resolve(&cx.sources, &cx.cwd)?;
     let created =
         scaffold::new_revision(&config.migration_dir, spec, std::time::SystemTime::now())?;
-    println!("{}", cx.relative(&created));
+    let shown = cx.relative(&created);
+    crate::cli::output::to_stdout(|out| writeln!(out, "{shown}"))?;
     Ok(ExitCode::SUCCESS)
 }

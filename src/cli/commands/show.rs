@@ -1,6 +1,5 @@
 //! `dmig show`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use super::Context;
@@ -27,10 +26,12 @@ pub(super) fn show(cx: &Context, target: &Target, down: bool) -> anyhow::Result<
     };
     let file = if down { SqlFile::Down } else { SqlFile::Up };
     let text = revision.read_sql(file)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        stdout.write_all(b"\n")?;
-    }
+    crate::cli::output::to_stdout(|out| {
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }

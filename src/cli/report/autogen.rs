@@ -2,13 +2,14 @@
 //! on stderr; stdout gets only the result a script reads (the new
 //! directory, `no changes`, the `verify` summary).
 
+use crate::cli::output::say;
 use crate::model::printable;
 use crate::schema::{ddl, Finding, Generated, VerifyReport};
 
 /// `warning: ...` and `note: ...`, one line each.
 pub(crate) fn findings(findings: &[Finding]) {
     for finding in findings {
-        eprintln!("{}: {finding}", finding.severity());
+        say!("{}: {finding}", finding.severity());
     }
 }
 
@@ -17,14 +18,14 @@ pub(crate) fn findings(findings: &[Finding]) {
 pub(crate) fn generated(generated: &Generated, no_verify: bool) {
     findings(&generated.notices);
     for op in &generated.ops {
-        eprintln!("  {}", ddl::describe(op));
+        say!("  {}", ddl::describe(op));
     }
     if generated.verified {
-        eprintln!("verified on a scratch copy of head: up.sql leaves nothing to diff, down.sql restores head");
+        say!("verified on a scratch copy of head: up.sql leaves nothing to diff, down.sql restores head");
     } else if no_verify {
-        eprintln!("not verified (--no-verify)");
+        say!("not verified (--no-verify)");
     } else {
-        eprintln!(
+        say!(
             "not verified: pass --scratch-url ADMIN_URL to prove the revision on a scratch copy of head"
         );
     }
@@ -34,35 +35,36 @@ pub(crate) fn generated(generated: &Generated, no_verify: bool) {
 pub(crate) fn schema_differences(differences: &[String], quiet: bool) {
     if differences.is_empty() {
         if !quiet {
-            eprintln!("schema.rs matches the database");
+            say!("schema.rs matches the database");
         }
         return;
     }
-    eprintln!(
+    say!(
         "schema.rs and the database differ ({} change(s); write them with `dmig revision --autogenerate -m ...`):",
         differences.len()
     );
     for difference in differences {
-        eprintln!("  {difference}");
+        say!("  {difference}");
     }
 }
 
 /// `dmig verify`: each revision checked (unless `quiet`), then the summary on stdout.
-pub(crate) fn verify(report: &VerifyReport, quiet: bool) {
+pub(crate) fn verify(report: &VerifyReport, quiet: bool) -> anyhow::Result<()> {
     if !quiet {
         for name in &report.checked {
-            eprintln!(
+            say!(
                 "ok  {}  down.sql restores the schema before it; up.sql again gives the same",
                 printable(name)
             );
         }
         for name in &report.skipped {
-            eprintln!("skipped  {}", printable(name));
+            say!("skipped  {}", printable(name));
         }
-        eprintln!(
+        say!(
             "the offline script (run by {}) leaves the same schema as the online upgrade",
             report.offline_runner
         );
     }
-    println!("verified {} revision(s)", report.checked.len());
+    let checked = report.checked.len();
+    crate::cli::output::to_stdout(|out| writeln!(out, "verified {checked} revision(s)"))
 }

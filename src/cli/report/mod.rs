@@ -19,12 +19,12 @@ const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
 /// `error: <message>` on stderr, coloured where `--color` allows (anstream
 /// strips the style when stderr is not a terminal, under `NO_COLOR`, or with
-/// `--color never`).
+/// `--color never`); a closed stderr loses the line, never panics.
 pub(crate) fn error(message: impl Display) {
-    anstream::eprintln!("{ERROR}error:{ERROR:#} {message}");
+    crate::cli::output::stderr(format_args!("{ERROR}error:{ERROR:#} {message}"), true);
 }
 
 /// `warning: <message>` on stderr, coloured likewise.
 pub(crate) fn warning(message: impl Display) {
-    anstream::eprintln!("{WARNING}warning:{WARNING:#} {message}");
+    crate::cli::output::stderr(format_args!("{WARNING}warning:{WARNING:#} {message}"), true);
 }

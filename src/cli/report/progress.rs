@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::text::format_duration;
+use crate::cli::output::say;
 use crate::online::{Events, LockHolder};
 use crate::plan::{Kind, Plan, Step};
 
@@ -43,7 +44,8 @@ impl Progress {
 
     /// A line above the live one (or alone, when there is none).
     fn line(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        // `say!`: a closed stderr loses the line, never the run.
+        self.bar.suspend(|| say!("{text}"));
     }
 }
 
@@ -60,6 +62,9 @@ impl Events for Progress {
     }
 
     fn planned(&mut self, plan: &Plan<'_>) {
+        for warning in &plan.warnings {
+            self.bar.suspend(|| super::warning(warning));
+        }
         if !plan.out_of_order.is_empty() {
             let names: Vec<_> = plan
                 .out_of_order

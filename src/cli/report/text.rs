@@ -1,6 +1,5 @@
 //! Listings for people, on stdout.
 
-use std::io::Write;
 use std::time::Duration;
 
 use crate::model::{printable, Applied, Revision, RevisionState, Version};
@@ -22,95 +21,95 @@ pub(crate) fn current(
     verbose: bool,
     head: Option<&Version>,
 ) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if verbose {
-        for row in applied {
-            let mark = head_mark(&row.version, head);
-            writeln!(out, "{}  {}{mark}", row.version, printable(&row.run_on))?;
+    crate::cli::output::to_stdout(|out| {
+        if verbose {
+            for row in applied {
+                let mark = head_mark(&row.version, head);
+                writeln!(out, "{}  {}{mark}", row.version, printable(&row.run_on))?;
+            }
+        } else {
+            match applied.last() {
+                Some(row) => writeln!(out, "{}{}", row.version, head_mark(&row.version, head))?,
+                None => writeln!(out, "base")?,
+            }
         }
-    } else {
-        match applied.last() {
-            Some(row) => writeln!(out, "{}{}", row.version, head_mark(&row.version, head))?,
-            None => writeln!(out, "base")?,
-        }
-    }
-    out.flush()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `dmig history`: the revisions on disk, newest first.
 pub(crate) fn history(revisions: &[Revision]) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let width = revisions
-        .iter()
-        .map(|r| r.version.as_str().len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    writeln!(
-        out,
-        "{:width$}  {:11}  {:4}  NAME",
-        "VERSION", "TRANSACTION", "DOWN"
-    )?;
-    let yes_no = |flag: bool| if flag { "yes" } else { "no" };
-    for r in revisions.iter().rev() {
+    crate::cli::output::to_stdout(|out| {
+        let width = revisions
+            .iter()
+            .map(|r| r.version.as_str().len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
         writeln!(
             out,
-            "{:width$}  {:11}  {:4}  {}",
-            r.version,
-            yes_no(r.run_in_transaction),
-            yes_no(r.has_usable_down()),
-            r.printable_name()
+            "{:width$}  {:11}  {:4}  NAME",
+            "VERSION", "TRANSACTION", "DOWN"
         )?;
-    }
-    out.flush()?;
-    Ok(())
+        let yes_no = |flag: bool| if flag { "yes" } else { "no" };
+        for r in revisions.iter().rev() {
+            writeln!(
+                out,
+                "{:width$}  {:11}  {:4}  {}",
+                r.version,
+                yes_no(r.run_in_transaction),
+                yes_no(r.has_usable_down()),
+                r.printable_name()
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// `dmig status`: each revision's state, newest first, then the rows missing on disk.
 pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let width = status
-        .entries
-        .iter()
-        .map(|e| e.revision.version.as_str().len())
-        .chain(
-            status
-                .missing_on_disk
-                .iter()
-                .map(|m| m.version.to_string().len()),
-        )
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    writeln!(out, "{:8}  {:width$}  NAME", "STATE", "VERSION")?;
-    for entry in status.entries.iter().rev() {
-        let note = if entry.state == RevisionState::OutOfOrder {
-            "  (out of order: older than the newest applied)"
-        } else if Some(&entry.revision.version) == status.head.as_ref() {
-            "  (head)"
-        } else {
-            ""
-        };
-        writeln!(
-            out,
-            "{:8}  {:width$}  {}{note}",
-            entry.state.as_str(),
-            entry.revision.version,
-            entry.revision.printable_name()
-        )?;
-    }
-    for missing in &status.missing_on_disk {
-        writeln!(
-            out,
-            "{:8}  {:width$}  (applied {}, not in the migrations directory)",
-            "missing",
-            missing.version,
-            printable(&missing.run_on)
-        )?;
-    }
-    out.flush()?;
-    Ok(())
+    crate::cli::output::to_stdout(|out| {
+        let width = status
+            .entries
+            .iter()
+            .map(|e| e.revision.version.as_str().len())
+            .chain(
+                status
+                    .missing_on_disk
+                    .iter()
+                    .map(|m| m.version.to_string().len()),
+            )
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        writeln!(out, "{:8}  {:width$}  NAME", "STATE", "VERSION")?;
+        for entry in status.entries.iter().rev() {
+            let note = if entry.state == RevisionState::OutOfOrder {
+                "  (out of order: older than the newest applied)"
+            } else if Some(&entry.revision.version) == status.head.as_ref() {
+                "  (head)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "{:8}  {:width$}  {}{note}",
+                entry.state.as_str(),
+                entry.revision.version,
+                entry.revision.printable_name()
+            )?;
+        }
+        for missing in &status.missing_on_disk {
+            writeln!(
+                out,
+                "{:8}  {:width$}  (applied {}, not in the migrations directory)",
+                "missing",
+                missing.version,
+                printable(&missing.run_on)
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// A duration as people read it: `3.2 ms`, `412 ms`, `12.5 s`.
