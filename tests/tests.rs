@@ -6,6 +6,7 @@ mod conninfo;
 mod embedding;
 mod failures;
 mod harness;
+mod help;
 mod offline_pg;
 mod online;
 mod output;

@@ -7,19 +7,49 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::PgDuration;
 
+/// What the top-level help says after the commands and options.
+const AFTER_HELP: &str = "\
+Exit codes:
+  0    done (check: at head)
+  1    error
+  2    bad usage
+  3    check: revisions pending, out of order, missing on disk, or schema.rs drift
+  129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (the running statement cancelled first)
+
+Environment:
+  DATABASE_URL         the database (also read from .env), as --database-url
+  PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE, PGSSLMODE, ...
+                       libpq's variables complete the URL, or stand in for it
+  DIESEL_CONFIG_FILE   diesel.toml, as --config-file
+  MIGRATION_DIRECTORY  the migrations directory, as --migration-dir
+  DMIG_LOG             log filter on stderr: a level (debug) or target=level
+  NO_COLOR             no colour on stderr (see --color)";
+
 /// A PostgreSQL migrator for Diesel-format migrations: apply them online, or
 /// render them to a reviewable SQL script for psql.
 #[derive(Debug, Parser)]
-#[command(name = "dmig", version, about, max_term_width = 100)]
+#[command(name = "dmig", version, about, max_term_width = 100, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Database URL (else DATABASE_URL, also read from .env).
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    /// Database URL or libpq keyword string, for commands that connect (else DATABASE_URL, .env, PG*).
+    #[arg(long, env = "DATABASE_URL", hide_env = true, value_name = "URL")]
     pub database_url: Option<String>,
     /// Path to diesel.toml (else DIESEL_CONFIG_FILE, else the nearest one upward).
-    #[arg(long, global = true, env = "DIESEL_CONFIG_FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "DIESEL_CONFIG_FILE",
+        hide_env = true,
+        value_name = "FILE"
+    )]
     pub config_file: Option<PathBuf>,
     /// The migrations directory (else MIGRATION_DIRECTORY, else diesel.toml, else migrations/ upward).
-    #[arg(long, global = true, env = "MIGRATION_DIRECTORY")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIGRATION_DIRECTORY",
+        hide_env = true,
+        value_name = "DIR"
+    )]
     pub migration_dir: Option<PathBuf>,
     /// When to colour what dmig writes to stderr: auto (a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto, value_name = "WHEN")]
@@ -104,6 +134,9 @@ pub struct TransactionArgs {
 /// Connecting to the database.
 #[derive(Debug, Args, Clone)]
 pub struct ConnectArgs {
+    /// Database URL or libpq keyword string (else the one before the command, DATABASE_URL, .env, PG*).
+    #[arg(long, value_name = "URL", conflicts_with = "sql")]
+    pub database_url: Option<String>,
     /// Seconds to wait for a connection.
     #[arg(
         long,
@@ -311,6 +344,9 @@ pub struct CurrentArgs {
 /// Connecting, for commands that are always online.
 #[derive(Debug, Args, Clone)]
 pub struct OnlineConnectArgs {
+    /// Database URL or libpq keyword string (else the one before the command, DATABASE_URL, .env, PG*).
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Seconds to wait for a connection.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub connect_timeout: u64,
@@ -325,6 +361,9 @@ pub struct HistoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// With --online: the database URL or libpq keyword string (else the one before the command, DATABASE_URL, .env, PG*).
+    #[arg(long, value_name = "URL", requires = "online")]
+    pub database_url: Option<String>,
     /// With --online: seconds to wait for a connection.
     #[arg(
         long,
@@ -373,8 +412,9 @@ pub struct VerifyArgs {
     /// Print only the summary line and errors.
     #[arg(long, short)]
     pub quiet: bool,
-    #[command(flatten)]
-    pub connect: OnlineConnectArgs,
+    /// Seconds to wait for a connection to the scratch server.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
 }
 
 /// `dmig revision`.
@@ -414,6 +454,9 @@ pub struct AutogenerateArgs {
     /// Admin URL for throwaway databases: the database side when there is no --database-url, and --verify.
     #[arg(long, value_name = "ADMIN_URL", requires = "autogenerate")]
     pub scratch_url: Option<String>,
+    /// The application's database, at head, to compare schema.rs with (else the one before the command, DATABASE_URL, .env, PG*).
+    #[arg(long, value_name = "URL", requires = "autogenerate")]
+    pub database_url: Option<String>,
     /// Write destructive changes (drop a table, a column, an enum value; narrowing types).
     #[arg(long, requires = "autogenerate")]
     pub allow_destructive: bool,

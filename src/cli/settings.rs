@@ -163,13 +163,15 @@ impl Settings {
             config_file: cli.config_file,
             migration_dir: cli.migration_dir,
         };
-        let url = cli.database_url;
-        let online = |timeout: u64| -> anyhow::Result<Online> {
+        // `--database-url` where the command connects, else before it.
+        let top_url = cli.database_url;
+        let online = |url: &Option<String>, timeout: u64| -> anyhow::Result<Online> {
             // Like psql without arguments, PGHOST, PGDATABASE & co. alone say
             // where to go; the empty URL then means "the environment".
             let from_env = || Environment::system().names_a_server().then(String::new);
             let url = url
                 .clone()
+                .or_else(|| top_url.clone())
                 .filter(|u| !u.trim().is_empty())
                 .or_else(from_env)
                 .ok_or_else(|| {
@@ -186,7 +188,7 @@ impl Settings {
         let run =
             |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
                 Ok(Run {
-                    online: online(connect.connect_timeout)?,
+                    online: online(&connect.database_url, connect.connect_timeout)?,
                     session: session.into(),
                     lock_wait: Duration::from_secs(lock.lock_wait),
                     quiet: lock.quiet,
@@ -199,7 +201,7 @@ impl Settings {
                      lock: &OnlineLockArgs|
          -> anyhow::Result<Run> {
             Ok(Run {
-                online: online(connect.connect_timeout)?,
+                online: online(&connect.database_url, connect.connect_timeout)?,
                 session: session.into(),
                 lock_wait: Duration::from_secs(lock.lock_wait),
                 quiet: lock.quiet,
@@ -226,11 +228,12 @@ impl Settings {
                     DatabaseAction::Setup(args) => Task::Database {
                         drop: false,
                         create: true,
-                        online: online(args.connect.connect_timeout)?,
+                        online: online(&args.connect.database_url, args.connect.connect_timeout)?,
                         migrate: Some(setup(&args.connect, args.session, &args.lock)?),
                     },
                     DatabaseAction::Reset(args) => {
-                        let online = online(args.connect.connect_timeout)?;
+                        let online =
+                            online(&args.connect.database_url, args.connect.connect_timeout)?;
                         confirm(args.yes, "reset", &online)?;
                         Task::Database {
                             drop: true,
@@ -240,7 +243,8 @@ impl Settings {
                         }
                     }
                     DatabaseAction::Drop(args) => {
-                        let online = online(args.connect.connect_timeout)?;
+                        let online =
+                            online(&args.connect.database_url, args.connect.connect_timeout)?;
                         confirm(args.yes, "drop", &online)?;
                         Task::Database {
                             drop: true,
@@ -253,7 +257,12 @@ impl Settings {
             }
             Command::Completions { shell } => Task::Completions { shell },
             Command::Revision(args) if args.autogenerate.autogenerate => {
-                let url = url.clone().filter(|u| !u.trim().is_empty());
+                let url = args
+                    .autogenerate
+                    .database_url
+                    .clone()
+                    .or_else(|| top_url.clone())
+                    .filter(|u| !u.trim().is_empty());
                 Task::Autogenerate(Box::new(autogenerate(
                     args.name.or(args.message).unwrap_or_default(),
                     args.autogenerate,
@@ -269,7 +278,7 @@ impl Settings {
             },
             Command::Verify(args) => Task::Verify {
                 scratch_url: args.scratch_url,
-                connect_timeout: Duration::from_secs(args.connect.connect_timeout),
+                connect_timeout: Duration::from_secs(args.connect_timeout),
                 quiet: args.quiet,
             },
             Command::Show(args) => Task::Show {
@@ -281,21 +290,21 @@ impl Settings {
             },
             Command::History(args) => Task::Status {
                 format: args.format,
-                online: online(args.connect_timeout)?,
+                online: online(&args.database_url, args.connect_timeout)?,
             },
             Command::Current(args) => Task::Current {
                 verbose: args.verbose,
                 format: args.format,
-                online: online(args.connect.connect_timeout)?,
+                online: online(&args.connect.database_url, args.connect.connect_timeout)?,
             },
             Command::Status(args) => Task::Status {
                 format: args.format,
-                online: online(args.connect.connect_timeout)?,
+                online: online(&args.connect.database_url, args.connect.connect_timeout)?,
             },
             Command::Check(args) => Task::Check {
                 format: args.format,
                 quiet: args.quiet,
-                online: online(args.connect.connect_timeout)?,
+                online: online(&args.connect.database_url, args.connect.connect_timeout)?,
                 schema: args.schema.map(|files| SchemaFiles {
                     files,
                     key: args.schema_key,
