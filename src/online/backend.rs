@@ -97,7 +97,27 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// Try once to take the migration lock for this session; `true` when held.
     fn try_lock(conn: &mut Self) -> impl Future<Output = Result<bool, OnlineError>> + Send;
 
-    /// Release the migration lock (ending the session releases it too).
+    /// Ready the lock's session for a run: nothing of the server's may end
+    /// it for idling while it holds the lock through a long revision
+    /// (PostgreSQL: `idle_session_timeout` off for the session).
+    fn prepare_lock_session(
+        conn: &mut Self,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// Ready a work session (PostgreSQL: `idle_session_timeout` off, as it
+    /// idles while the run waits for the lock) and return its server
+    /// process id, which [`Backend::cancel_statement`] acts on.
+    fn prepare_work_session(
+        conn: &mut Self,
+    ) -> impl Future<Output = Result<i64, OnlineError>> + Send;
+
+    /// Give a pooled work session back as it came: undo
+    /// [`Backend::prepare_work_session`] and the run's session settings
+    /// (`--lock-timeout`, `--statement-timeout`). Best effort.
+    fn release_work_session(conn: &mut Self) -> impl Future<Output = ()> + Send;
+
+    /// Release the migration lock and undo [`Backend::prepare_lock_session`]
+    /// (ending the session releases it too).
     fn unlock(conn: &mut Self) -> impl Future<Output = Result<(), OnlineError>> + Send;
 
     /// Who holds the migration lock, when another session does.

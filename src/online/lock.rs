@@ -30,6 +30,7 @@ pub(crate) async fn acquire<B: Backend>(
     wait: Duration,
     mut on_wait: impl FnMut(Option<&LockHolder>) + Send,
 ) -> Result<(), OnlineError> {
+    B::prepare_lock_session(conn).await?;
     let started = Instant::now();
     let mut reported = false;
     loop {

@@ -253,8 +253,8 @@ where
             run_locked(&mut None, &mut lock_conn, work, revisions, request, events).await
         }
         None => match checkout(pool).await {
-            Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
-                Ok(()) => {
+            Ok(mut conn) => match prepare_pooled(&mut *conn, &setup).await {
+                Ok(_pid) => {
                     let mut pooled = Some(conn);
                     let result = run_locked(
                         &mut pooled,
@@ -266,11 +266,8 @@ where
                     )
                     .await;
                     // The session goes back to the pool: leave it as it came.
-                    if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
-                        let reset = "RESET lock_timeout; RESET statement_timeout;";
-                        if let Err(error) = apply_setup(&mut **conn, &[reset.to_owned()]).await {
-                            tracing::debug!(%error, "resetting the work session's timeouts failed");
-                        }
+                    if let Some(conn) = pooled.as_mut() {
+                        <M::Connection as Backend>::release_work_session(conn).await;
                     }
                     result
                 }
@@ -289,6 +286,13 @@ enum Work<'a> {
     Pooled,
     /// On a session of their own to `url`, set up with `setup`.
     Dedicated { url: &'a str, setup: Vec<String> },
+}
+
+/// Ready a pooled work session: the backend's own setup, then `setup`.
+async fn prepare_pooled<B: Backend>(conn: &mut B, setup: &[String]) -> Result<i64, OnlineError> {
+    let pid = B::prepare_work_session(conn).await?;
+    apply_setup(conn, setup).await?;
+    Ok(pid)
 }
 
 /// Run a session's setup statements, if any.

@@ -84,6 +84,20 @@ struct Holder {
 }
 
 #[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = BigInt)]
+    pid: i64,
+}
+
+/// See [`Backend::prepare_work_session`].
+async fn prepare_work_session(conn: &mut AsyncPgConnection) -> Result<i64, DieselError> {
+    let row: Pid = diesel::sql_query(sql::WORK_SESSION_SQL)
+        .get_result(conn)
+        .await?;
+    Ok(row.pid)
+}
+
+#[derive(QueryableByName)]
 struct OneText {
     #[diesel(sql_type = Nullable<Text>)]
     value: Option<String>,
@@ -130,6 +144,9 @@ impl Backend for AsyncPgConnection {
                         .await
                         .map_err(|error| format!("cannot set the session up: {error}"))?;
                 }
+                prepare_work_session(&mut conn)
+                    .await
+                    .map_err(|error| format!("cannot set the session up: {error}"))?;
                 Ok(conn)
             })
         }))
@@ -146,6 +163,26 @@ impl Backend for AsyncPgConnection {
             .await
             .map_err(query_failed("take the migration lock"))?;
         Ok(row.locked)
+    }
+
+    async fn prepare_lock_session(conn: &mut Self) -> Result<(), OnlineError> {
+        conn.batch_execute(sql::LOCK_SESSION_SQL)
+            .await
+            .map_err(query_failed(
+                "turn off idle_session_timeout for the lock's session",
+            ))
+    }
+
+    async fn prepare_work_session(conn: &mut Self) -> Result<i64, OnlineError> {
+        prepare_work_session(conn)
+            .await
+            .map_err(query_failed("set up the work session"))
+    }
+
+    async fn release_work_session(conn: &mut Self) {
+        if let Err(error) = conn.batch_execute(sql::WORK_SESSION_RESET_SQL).await {
+            tracing::debug!(%error, "resetting the work session's settings failed");
+        }
     }
 
     async fn unlock(conn: &mut Self) -> Result<(), OnlineError> {
