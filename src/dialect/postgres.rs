@@ -62,6 +62,11 @@ pub const WORK_SESSION_SQL: &str = "SELECT pg_backend_pid()::bigint AS pid, \
      (SELECT count(set_config(name, '0', false)) FROM pg_settings \
      WHERE name = 'idle_session_timeout') AS n";
 
+/// Whether the session `$1` still runs a statement or holds a transaction
+/// open (a cancelled or terminated one may still be rolling back).
+pub const SESSION_BUSY_SQL: &str = "SELECT EXISTS (SELECT FROM pg_stat_activity \
+     WHERE pid = $1 AND state IS DISTINCT FROM 'idle') AS locked";
+
 /// What a pooled work session gets back at the end of a run.
 pub const WORK_SESSION_RESET_SQL: &str = "SELECT count(set_config(name, reset_val, false)) AS n \
      FROM pg_settings WHERE name IN ('idle_session_timeout', 'lock_timeout', 'statement_timeout')";

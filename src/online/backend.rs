@@ -87,8 +87,35 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     ) -> impl Future<Output = Result<bb8::Pool<Self::Manager>, OnlineError>> + Send;
 
     /// A work session to `url` for [`Backend::Dedicated`]; it connects when
-    /// first used, in the runtime that uses it, and then runs `setup`.
-    fn dedicated_session(url: &str, setup: Vec<String>) -> Self::Dedicated;
+    /// first used, in the runtime that uses it, runs `setup` and
+    /// [`Backend::prepare_work_session`], and stores its process id in `pid`.
+    fn dedicated_session(
+        url: &str,
+        setup: Vec<String>,
+        pid: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    ) -> Self::Dedicated;
+
+    /// Ask the server, from this session, to cancel the statement the
+    /// session `pid` runs (PostgreSQL: `pg_cancel_backend`); a session with
+    /// no statement running is left alone.
+    fn cancel_statement(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// End the session `pid` (PostgreSQL: `pg_terminate_backend`): its
+    /// transaction rolls back.
+    fn terminate_session(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// Whether the session `pid` still runs something (a statement, or an
+    /// open transaction); `false` when it is idle or gone.
+    fn session_busy(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<bool, OnlineError>> + Send;
 
     /// The migration lock as this database names it, for messages
     /// (`advisory lock 3888674113241835903`).

@@ -83,6 +83,10 @@ pub enum OnlineError {
         #[source]
         source: diesel::result::Error,
     },
+    /// The run was cancelled ([`super::Cancel`]): what it did, what was
+    /// rolled back, what may be half-applied.
+    #[error("{0}")]
+    Interrupted(Box<super::cancel::Interruption>),
     /// A revision failed; nothing of it remains unless it was non-transactional.
     #[error("{0}")]
     Revision(Box<RevisionFailure>),

@@ -25,6 +25,8 @@ pub use connect::{
 pub use conninfo::ConnectTarget;
 pub use url::{redact_url, target, with_database};
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -89,6 +91,19 @@ struct Pid {
     pid: i64,
 }
 
+/// `function(pid)`: `pg_cancel_backend` or `pg_terminate_backend`.
+async fn signal_session(
+    conn: &mut AsyncPgConnection,
+    function: &str,
+    pid: i64,
+) -> Result<(), DieselError> {
+    diesel::sql_query(format!("SELECT {function}($1::int) AS locked"))
+        .bind::<BigInt, _>(pid)
+        .get_result::<Locked>(conn)
+        .await
+        .map(drop)
+}
+
 /// See [`Backend::prepare_work_session`].
 async fn prepare_work_session(conn: &mut AsyncPgConnection) -> Result<i64, DieselError> {
     let row: Pid = diesel::sql_query(sql::WORK_SESSION_SQL)
@@ -132,7 +147,11 @@ impl Backend for AsyncPgConnection {
         connect_pool(url, options).await
     }
 
-    fn dedicated_session(url: &str, setup: Vec<String>) -> local::LocalSession {
+    fn dedicated_session(
+        url: &str,
+        setup: Vec<String>,
+        pid: Arc<AtomicI64>,
+    ) -> local::LocalSession {
         let url = url.to_owned();
         local::LocalSession::new(Box::new(move || {
             Box::pin(async move {
@@ -144,9 +163,10 @@ impl Backend for AsyncPgConnection {
                         .await
                         .map_err(|error| format!("cannot set the session up: {error}"))?;
                 }
-                prepare_work_session(&mut conn)
+                let backend = prepare_work_session(&mut conn)
                     .await
                     .map_err(|error| format!("cannot set the session up: {error}"))?;
+                pid.store(backend, Ordering::SeqCst);
                 Ok(conn)
             })
         }))
@@ -177,6 +197,27 @@ impl Backend for AsyncPgConnection {
         prepare_work_session(conn)
             .await
             .map_err(query_failed("set up the work session"))
+    }
+
+    async fn cancel_statement(conn: &mut Self, pid: i64) -> Result<(), OnlineError> {
+        signal_session(conn, "pg_cancel_backend", pid)
+            .await
+            .map_err(query_failed("cancel the running statement"))
+    }
+
+    async fn terminate_session(conn: &mut Self, pid: i64) -> Result<(), OnlineError> {
+        signal_session(conn, "pg_terminate_backend", pid)
+            .await
+            .map_err(query_failed("terminate the work session"))
+    }
+
+    async fn session_busy(conn: &mut Self, pid: i64) -> Result<bool, OnlineError> {
+        let row: Locked = diesel::sql_query(sql::SESSION_BUSY_SQL)
+            .bind::<BigInt, _>(pid)
+            .get_result(conn)
+            .await
+            .map_err(query_failed("look at the work session"))?;
+        Ok(row.locked)
     }
 
     async fn release_work_session(conn: &mut Self) {
