@@ -18,21 +18,21 @@ use crate::support::pg::{self, PrivateServer, TestDb, TLS_PASSWORD, TLS_PASSWORD
 use crate::support::project::{project, Project, ProjectBuilder};
 
 /// A bound for waits on work that takes a second or two on an idle machine.
-const GENEROUS: Duration = Duration::from_secs(60);
+pub(crate) const GENEROUS: Duration = Duration::from_secs(60);
 
 /// `<14-digit version>_<name>`, the `i`-th revision.
-fn rev(i: usize, name: &str) -> String {
+pub(crate) fn rev(i: usize, name: &str) -> String {
     format!("{:014}_{name}", 20240000000000u64 + i as u64)
 }
 
 /// The version of [`rev`]`(i, ..)`.
-fn version(i: usize) -> String {
+pub(crate) fn version(i: usize) -> String {
     format!("{:014}", 20240000000000u64 + i as u64)
 }
 
 /// `dmig` in the project, as `Project::dmig` sets it up, but as a plain
 /// process that can run alongside others and be killed.
-fn dmig(p: &Project, url: &str, args: &[&str]) -> Command {
+pub(crate) fn dmig(p: &Project, url: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("dmig"));
     cmd.current_dir(p.path())
         .env_remove("DATABASE_URL")
@@ -47,18 +47,18 @@ fn dmig(p: &Project, url: &str, args: &[&str]) -> Command {
 
 /// A started process whose output is collected by threads, so it never
 /// blocks on a full pipe. Killed when dropped unfinished (a failing test).
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     output: Option<(JoinHandle<String>, JoinHandle<String>)>,
     started: Instant,
 }
 
 /// What a finished process printed.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
 }
 
 fn collect(mut stream: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -70,7 +70,7 @@ fn collect(mut stream: impl Read + Send + 'static) -> JoinHandle<String> {
     })
 }
 
-fn spawn(mut cmd: Command) -> Running {
+pub(crate) fn spawn(mut cmd: Command) -> Running {
     let started = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -89,7 +89,7 @@ fn spawn(mut cmd: Command) -> Running {
 impl Running {
     /// Waits for the process to exit; kills it and fails the test when it
     /// takes longer than `within`.
-    fn finish(mut self, within: Duration) -> Finished {
+    pub(crate) fn finish(mut self, within: Duration) -> Finished {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("poll the child") {
                 break status;
@@ -132,12 +132,12 @@ impl Drop for Running {
     }
 }
 
-fn run(cmd: Command) -> Finished {
+pub(crate) fn run(cmd: Command) -> Finished {
     spawn(cmd).finish(GENEROUS)
 }
 
 impl Finished {
-    fn assert_success(&self) -> &Self {
+    pub(crate) fn assert_success(&self) -> &Self {
         assert!(
             self.status.success(),
             "dmig failed ({}):\n{}",
@@ -147,7 +147,7 @@ impl Finished {
         self
     }
 
-    fn assert_code(&self, code: i32) -> &Self {
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.status.code(),
             Some(code),
@@ -157,7 +157,7 @@ impl Finished {
         self
     }
 
-    fn assert_no_panic(&self) -> &Self {
+    pub(crate) fn assert_no_panic(&self) -> &Self {
         assert!(
             !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
             "dmig panicked:\n{}",
@@ -168,7 +168,7 @@ impl Finished {
 }
 
 /// Polls `check` every 50 ms until it holds; fails the test after `within`.
-fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     let started = Instant::now();
     while !check() {
         assert!(
@@ -181,7 +181,7 @@ fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
 
 /// Sessions of `db` (other than the asking one) whose current or last
 /// statement starts with `prefix` and that are running it now.
-fn active_queries(db: &TestDb, prefix: &str) -> usize {
+pub(crate) fn active_queries(db: &TestDb, prefix: &str) -> usize {
     db.psql(&format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
          AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '{prefix}%'"
@@ -191,7 +191,7 @@ fn active_queries(db: &TestDb, prefix: &str) -> usize {
 }
 
 /// Advisory locks held in `db`: dmig's lock is the only one these tests take.
-fn advisory_locks(db: &TestDb) -> usize {
+pub(crate) fn advisory_locks(db: &TestDb) -> usize {
     db.psql(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
@@ -200,7 +200,7 @@ fn advisory_locks(db: &TestDb) -> usize {
     .expect("a count")
 }
 
-fn table_exists(db: &TestDb, table: &str) -> bool {
+pub(crate) fn table_exists(db: &TestDb, table: &str) -> bool {
     db.psql(&format!("SELECT to_regclass('{table}') IS NOT NULL")) == "t"
 }
 
@@ -373,7 +373,7 @@ fn a_waiting_migrator_does_not_deadlock_create_index_concurrently() {
 
 /// A `psql` session holding dmig's advisory lock on `db` until dropped.
 struct LockHolder {
-    child: Child,
+    pub(crate) child: Child,
     stdin: Option<ChildStdin>,
     pid: i32,
 }
@@ -596,6 +596,14 @@ fn a_lost_lock_session_stops_the_run_before_the_next_revision() {
             rev(1, "a"),
             rev(2, "slow")
         )),
+        "{}",
+        finished.stderr
+    );
+    // It says what may have ended the session.
+    assert!(
+        finished.stderr.contains("idle_session_timeout")
+            && finished.stderr.contains("pg_terminate_backend")
+            && finished.stderr.contains("pooler"),
         "{}",
         finished.stderr
     );

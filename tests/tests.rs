@@ -13,6 +13,7 @@ mod output;
 mod pgbouncer_smoke;
 mod reliability;
 mod render;
+mod signals;
 #[cfg(feature = "pg-query-tests")]
 mod split_pg_query;
 mod sql_out;

@@ -70,29 +70,56 @@ pub fn report(error: &anyhow::Error) -> bool {
     false
 }
 
-/// SIGINT, SIGTERM and SIGHUP while a script is written: the first is
-/// noted (the render stops at its next write and the temp file is removed),
-/// a second one kills dmig at once.
+/// SIGINT, SIGTERM and SIGHUP while dmig works: the first is noted, and a
+/// second one kills dmig at once. During a render ([`Interrupts::catch`])
+/// the render stops at its next write and the temp file is removed; during
+/// an online run ([`Interrupts::catch_run`]) the run's [`Interrupts::cancel`]
+/// token stops it, the running statement cancelled on the server first.
 pub(crate) struct Interrupts {
     flag: Arc<AtomicBool>,
+    /// Set: the next signal kills.
+    armed: Arc<AtomicBool>,
     signal: Arc<AtomicUsize>,
 }
 
 impl Interrupts {
-    /// Start noting signals.
+    /// Start noting signals; a second one kills.
     pub(crate) fn catch() -> io::Result<Interrupts> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let flag = Arc::new(AtomicBool::new(false));
+        Interrupts::register(Arc::clone(&flag), flag)
+    }
+
+    /// Start noting signals for an online run: a second one kills once the
+    /// run has acted on the first (sent the running statement's cancel, or
+    /// stopped), so the server is always told before dmig goes.
+    pub(crate) fn catch_run() -> io::Result<Interrupts> {
+        let armed = Arc::new(AtomicBool::new(false));
+        Interrupts::register(Arc::new(AtomicBool::new(false)), armed)
+    }
+
+    fn register(flag: Arc<AtomicBool>, armed: Arc<AtomicBool>) -> io::Result<Interrupts> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let signal = Arc::new(AtomicUsize::new(0));
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            // Registered first, so it sees the flag as it was before this
-            // signal: set means a second signal, which kills.
-            signal_hook::flag::register_conditional_default(sig, Arc::clone(&flag))?;
+            // Registered first, so it sees `armed` as it was before this
+            // signal (for a render, `armed` is the flag: set means a second
+            // signal, which kills).
+            signal_hook::flag::register_conditional_default(sig, Arc::clone(&armed))?;
             signal_hook::flag::register(sig, Arc::clone(&flag))?;
             let number = usize::try_from(sig).unwrap_or_default();
             signal_hook::flag::register_usize(sig, Arc::clone(&signal), number)?;
         }
-        Ok(Interrupts { flag, signal })
+        Ok(Interrupts {
+            flag,
+            armed,
+            signal,
+        })
+    }
+
+    /// The token an online run stops on: it reads the flag and arms the
+    /// second signal once it has acted.
+    pub(crate) fn cancel(&self) -> crate::online::Cancel {
+        crate::online::Cancel::with_flags(Arc::clone(&self.flag), Arc::clone(&self.armed))
     }
 
     /// The flag the render checks.

@@ -41,8 +41,35 @@ const fn fnv1a_64(bytes: &[u8]) -> u64 {
 /// snapshot while it waits; see `online::lock`).
 pub const TRY_LOCK_SQL: &str = "SELECT pg_try_advisory_lock($1) AS locked";
 
-/// Release the migration lock.
-pub const UNLOCK_SQL: &str = "SELECT pg_advisory_unlock($1) AS locked";
+/// Keep the lock's session alive while it idles through a long revision:
+/// the server's idle timeouts (`idle_session_timeout`, PostgreSQL 14+; the
+/// one for idle transactions) would end it, and the lock with it. Through
+/// `pg_settings`, so a server without them (13) sets only what it has.
+pub const LOCK_SESSION_SQL: &str = "SELECT count(set_config(name, '0', false)) AS n \
+     FROM pg_settings WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')";
+
+/// Release the migration lock, and give the session back the idle timeouts
+/// [`LOCK_SESSION_SQL`] turned off (an application's pool gets its session
+/// back as it came).
+pub const UNLOCK_SQL: &str = "SELECT pg_advisory_unlock($1) AS locked, \
+     (SELECT count(set_config(name, reset_val, false)) FROM pg_settings \
+     WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')) AS n";
+
+/// The work session's server process (to cancel its statement on an
+/// interrupt), with `idle_session_timeout` turned off for it: a pooled work
+/// session idles while the run waits for the lock.
+pub const WORK_SESSION_SQL: &str = "SELECT pg_backend_pid()::bigint AS pid, \
+     (SELECT count(set_config(name, '0', false)) FROM pg_settings \
+     WHERE name = 'idle_session_timeout') AS n";
+
+/// Whether the session `$1` still runs a statement or holds a transaction
+/// open (a cancelled or terminated one may still be rolling back).
+pub const SESSION_BUSY_SQL: &str = "SELECT EXISTS (SELECT FROM pg_stat_activity \
+     WHERE pid = $1 AND state IS DISTINCT FROM 'idle') AS locked";
+
+/// What a pooled work session gets back at the end of a run.
+pub const WORK_SESSION_RESET_SQL: &str = "SELECT count(set_config(name, reset_val, false)) AS n \
+     FROM pg_settings WHERE name IN ('idle_session_timeout', 'lock_timeout', 'statement_timeout')";
 
 /// The session holding the migration lock, with what `pg_stat_activity`
 /// knows of it. A bigint advisory key is stored as classid = high 32 bits,

@@ -23,6 +23,7 @@ use diesel::result::Error as DieselError;
 use diesel_migrations::MigrationHarness;
 
 use super::backend::Backend;
+use super::cancel::Guard;
 use super::failure::StatementFailure;
 use super::runner::Events;
 use crate::model::{printable, Revision};
@@ -38,7 +39,12 @@ pub(crate) enum StepError {
     Harness(Box<dyn std::error::Error + Send + Sync>),
     /// The step did not start: the migration lock's session was gone.
     LockLost,
+    /// The step did not start: the run was cancelled.
+    Interrupted,
 }
+
+/// The message of a statement a cancelled run did not send.
+pub(crate) const NOT_STARTED: &str = "not started: the run was interrupted";
 
 /// What [`run_steps`] did: the time of each completed step, and, when it
 /// stopped early, the index of the step that did not complete and why.
@@ -63,6 +69,8 @@ struct StepMigration<'a, B: Backend> {
     /// with the rollback's error when the rollback fails too (a lost
     /// connection), and this keeps it for the report.
     failed: RefCell<Option<StatementFailure>>,
+    /// Whether the run was cancelled; marks each statement on the wire.
+    guard: &'a Guard,
     backend: PhantomData<fn() -> B>,
 }
 
@@ -96,7 +104,10 @@ impl<B: Backend> StepMigration<'_, B> {
         let statements = sql::split(self.sql)?;
         for (index, statement) in statements.iter().enumerate() {
             tracing::debug!(revision = %printable(&self.revision.name), statement = index + 1, "executing");
-            if let Err(error) = conn.batch_execute(statement.text) {
+            let sent = self.guard.statement(|| conn.batch_execute(statement.text));
+            let result =
+                sent.unwrap_or_else(|| Err(DieselError::QueryBuilderError(NOT_STARTED.into())));
+            if let Err(error) = result {
                 return Err(Box::new(self.fail(&statements, index, error)));
             }
         }
@@ -248,6 +259,7 @@ pub(crate) fn run_steps<B, H>(
     session: &B::SessionState,
     observer: &mut dyn Events,
     still_locked: &mut dyn FnMut() -> bool,
+    guard: &Guard,
 ) -> RunReport
 where
     B: Backend,
@@ -257,6 +269,12 @@ where
     let total = plan.steps.len();
     let single_transaction = plan.transaction == TransactionMode::Single;
     for (index, step) in plan.steps.iter().enumerate() {
+        if guard.is_cancelled() {
+            return RunReport {
+                timings,
+                failure: Some((index, StepError::Interrupted)),
+            };
+        }
         if index > 0 && !still_locked() {
             return RunReport {
                 timings,
@@ -273,6 +291,7 @@ where
             restore: B::restore_sql(session, sql),
             single_transaction,
             failed: RefCell::new(None),
+            guard,
             backend: PhantomData,
         };
         let started = Instant::now();

@@ -87,8 +87,35 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     ) -> impl Future<Output = Result<bb8::Pool<Self::Manager>, OnlineError>> + Send;
 
     /// A work session to `url` for [`Backend::Dedicated`]; it connects when
-    /// first used, in the runtime that uses it, and then runs `setup`.
-    fn dedicated_session(url: &str, setup: Vec<String>) -> Self::Dedicated;
+    /// first used, in the runtime that uses it, runs `setup` and
+    /// [`Backend::prepare_work_session`], and stores its process id in `pid`.
+    fn dedicated_session(
+        url: &str,
+        setup: Vec<String>,
+        pid: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    ) -> Self::Dedicated;
+
+    /// Ask the server, from this session, to cancel the statement the
+    /// session `pid` runs (PostgreSQL: `pg_cancel_backend`); a session with
+    /// no statement running is left alone.
+    fn cancel_statement(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// End the session `pid` (PostgreSQL: `pg_terminate_backend`): its
+    /// transaction rolls back.
+    fn terminate_session(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// Whether the session `pid` still runs something (a statement, or an
+    /// open transaction); `false` when it is idle or gone.
+    fn session_busy(
+        conn: &mut Self,
+        pid: i64,
+    ) -> impl Future<Output = Result<bool, OnlineError>> + Send;
 
     /// The migration lock as this database names it, for messages
     /// (`advisory lock 3888674113241835903`).
@@ -97,7 +124,27 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// Try once to take the migration lock for this session; `true` when held.
     fn try_lock(conn: &mut Self) -> impl Future<Output = Result<bool, OnlineError>> + Send;
 
-    /// Release the migration lock (ending the session releases it too).
+    /// Ready the lock's session for a run: nothing of the server's may end
+    /// it for idling while it holds the lock through a long revision
+    /// (PostgreSQL: `idle_session_timeout` off for the session).
+    fn prepare_lock_session(
+        conn: &mut Self,
+    ) -> impl Future<Output = Result<(), OnlineError>> + Send;
+
+    /// Ready a work session (PostgreSQL: `idle_session_timeout` off, as it
+    /// idles while the run waits for the lock) and return its server
+    /// process id, which [`Backend::cancel_statement`] acts on.
+    fn prepare_work_session(
+        conn: &mut Self,
+    ) -> impl Future<Output = Result<i64, OnlineError>> + Send;
+
+    /// Give a pooled work session back as it came: undo
+    /// [`Backend::prepare_work_session`] and the run's session settings
+    /// (`--lock-timeout`, `--statement-timeout`). Best effort.
+    fn release_work_session(conn: &mut Self) -> impl Future<Output = ()> + Send;
+
+    /// Release the migration lock and undo [`Backend::prepare_lock_session`]
+    /// (ending the session releases it too).
     fn unlock(conn: &mut Self) -> impl Future<Output = Result<(), OnlineError>> + Send;
 
     /// Who holds the migration lock, when another session does.

@@ -37,7 +37,7 @@ pub enum OnlineError {
     /// The lock's session ended mid-run (terminated, network cut), so another
     /// migrator could start: the run stopped before the next revision.
     #[error(
-        "lost the migration lock (its session ended) before revision `{}`; stopped so no other migrator runs alongside; {}; rerun to continue",
+        "lost the migration lock (its session ended) before revision `{}`; stopped so no other migrator runs alongside; {}; rerun to continue (what ends a session: a server timeout such as idle_session_timeout, pg_terminate_backend or a server restart, a connection pooler that closed or reassigned it, or the network)",
         crate::model::printable(next),
         lock_lost_summary(completed, *single_transaction)
     )]
@@ -83,6 +83,10 @@ pub enum OnlineError {
         #[source]
         source: diesel::result::Error,
     },
+    /// The run was cancelled ([`super::Cancel`]): what it did, what was
+    /// rolled back, what may be half-applied.
+    #[error("{0}")]
+    Interrupted(Box<super::cancel::Interruption>),
     /// A revision failed; nothing of it remains unless it was non-transactional.
     #[error("{0}")]
     Revision(Box<RevisionFailure>),

@@ -142,6 +142,18 @@ impl fmt::Display for RevisionFailure {
         } else {
             write!(f, "revision `{name}` failed ({verb})")?;
         }
+        self.fmt_details(f)
+    }
+}
+
+impl RevisionFailure {
+    /// Everything after the headline: the cause and what remains of the
+    /// revision and of the run (an interrupted run's report shares it).
+    pub(crate) fn fmt_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let statement = match &self.cause {
+            Cause::Statement(statement) => Some(statement),
+            Cause::Harness { .. } => None,
+        };
         match &self.cause {
             Cause::Statement(statement) => write!(f, "\n  at {statement}")?,
             Cause::Harness { message, .. } => write!(f, ": {}", printable_lines(message))?,

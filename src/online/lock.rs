@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use super::backend::{Backend, LockHolder};
+use super::cancel::{Cancel, Interruption};
 use super::OnlineError;
 
 /// How long to sleep between two polls.
@@ -25,14 +26,23 @@ const CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Poll for the migration lock on `conn` until it is held or `wait` runs out.
 /// `on_wait` is called once, when the first poll finds the lock taken.
+/// A cancel ends the wait at the next poll (nothing has run yet).
 pub(crate) async fn acquire<B: Backend>(
     conn: &mut B,
     wait: Duration,
+    cancel: &Cancel,
     mut on_wait: impl FnMut(Option<&LockHolder>) + Send,
 ) -> Result<(), OnlineError> {
+    B::prepare_lock_session(conn).await?;
     let started = Instant::now();
     let mut reported = false;
     loop {
+        if cancel.is_cancelled() {
+            cancel.mark_handled();
+            return Err(OnlineError::Interrupted(Box::new(
+                Interruption::waiting_for_lock(),
+            )));
+        }
         if B::try_lock(conn).await? {
             tracing::info!(lock = %B::lock_name(), "migration lock held");
             return Ok(());

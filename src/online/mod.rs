@@ -6,7 +6,9 @@
 //!   [`Backend`];
 //! - [`backend`]: what differs per database system; [`pg`] is PostgreSQL;
 //! - [`lock`]: the policy around the migration lock;
-//! - [`failure`]: what a failed run reports.
+//! - [`failure`]: what a failed run reports;
+//! - [`cancel`]: stopping a run from outside ([`Cancel`]) without leaving a
+//!   statement running behind a released lock.
 //!
 //! `AsyncMigrationHarness` runs Diesel's synchronous harness inside
 //! `tokio::task::block_in_place`, so these functions need a multi-thread
@@ -14,6 +16,7 @@
 
 mod apply;
 pub mod backend;
+pub mod cancel;
 pub(crate) mod error;
 pub mod failure;
 mod lock;
@@ -23,6 +26,7 @@ pub mod runner;
 use std::time::Duration;
 
 pub use backend::{Backend, LockHolder};
+pub use cancel::{Cancel, Interruption, Notice};
 pub use error::OnlineError;
 pub use failure::{Cause, RevisionFailure, StatementFailure};
 pub use pg::{connect_pool, PgPool};

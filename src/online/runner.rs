@@ -11,6 +11,7 @@ use diesel_migrations::MigrationHarness;
 
 use super::apply::{self, lost_connection, StepError};
 use super::backend::{Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, Manager};
+use super::cancel::{self, Cancel, Guard, Stage};
 use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
 use super::lock::{self, Watch};
@@ -38,6 +39,11 @@ pub struct RunOptions {
     /// lock there would block the work session. On a pooled session the
     /// timeouts are reset at the end of the run; what `init_sql` did stays.
     pub session: SessionSettings,
+    /// Stops the run when cancelled (the CLI wires SIGINT, SIGTERM and
+    /// SIGHUP to it): a statement running on the server is cancelled there,
+    /// and the lock is held until the work session has stopped and rolled
+    /// back; the run then fails with [`OnlineError::Interrupted`].
+    pub cancel: Cancel,
 }
 
 impl RunOptions {
@@ -71,6 +77,7 @@ impl Default for RunOptions {
             lock_wait: Duration::from_secs(60),
             dedicated_session: None,
             session: SessionSettings::default(),
+            cancel: Cancel::new(),
         }
     }
 }
@@ -240,37 +247,34 @@ where
     if size < needed {
         return Err(OnlineError::PoolTooSmall { size, needed });
     }
+    let guard = Guard::new(&options.cancel);
     let mut lock_conn = checkout(pool).await?;
-    lock::acquire(&mut *lock_conn, options.lock_wait, |holder| {
-        events.waiting_for_lock(holder)
-    })
+    lock::acquire(
+        &mut *lock_conn,
+        options.lock_wait,
+        &options.cancel,
+        |holder| events.waiting_for_lock(holder),
+    )
     .await?;
     let dedicated = options.dedicated_for(request);
     let setup = <M::Connection as Backend>::dialect().session_statements(&options.session);
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            run_locked(&mut None, &mut lock_conn, work, revisions, request, events).await
+            let run = (revisions, request, &guard);
+            run_locked(&mut None, &mut lock_conn, work, run, events).await
         }
         None => match checkout(pool).await {
-            Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
-                Ok(()) => {
+            Ok(mut conn) => match prepare_pooled(&mut *conn, &setup).await {
+                Ok(pid) => {
+                    guard.set_work_pid(pid);
                     let mut pooled = Some(conn);
-                    let result = run_locked(
-                        &mut pooled,
-                        &mut lock_conn,
-                        Work::Pooled,
-                        revisions,
-                        request,
-                        events,
-                    )
-                    .await;
+                    let run = (revisions, request, &guard);
+                    let result =
+                        run_locked(&mut pooled, &mut lock_conn, Work::Pooled, run, events).await;
                     // The session goes back to the pool: leave it as it came.
-                    if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
-                        let reset = "RESET lock_timeout; RESET statement_timeout;";
-                        if let Err(error) = apply_setup(&mut **conn, &[reset.to_owned()]).await {
-                            tracing::debug!(%error, "resetting the work session's timeouts failed");
-                        }
+                    if let Some(conn) = pooled.as_mut() {
+                        <M::Connection as Backend>::release_work_session(conn).await;
                     }
                     result
                 }
@@ -280,6 +284,9 @@ where
         },
     };
     lock::release(&mut *lock_conn).await;
+    if options.cancel.is_cancelled() {
+        options.cancel.mark_handled();
+    }
     result
 }
 
@@ -289,6 +296,13 @@ enum Work<'a> {
     Pooled,
     /// On a session of their own to `url`, set up with `setup`.
     Dedicated { url: &'a str, setup: Vec<String> },
+}
+
+/// Ready a pooled work session: the backend's own setup, then `setup`.
+async fn prepare_pooled<B: Backend>(conn: &mut B, setup: &[String]) -> Result<i64, OnlineError> {
+    let pid = B::prepare_work_session(conn).await?;
+    apply_setup(conn, setup).await?;
+    Ok(pid)
 }
 
 /// Run a session's setup statements, if any.
@@ -320,8 +334,7 @@ async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,
-    revisions: &[Revision],
-    request: &Request,
+    (revisions, request, guard): (&[Revision], &Request, &Guard),
     events: &mut dyn Events,
 ) -> Result<Outcome, OnlineError>
 where
@@ -376,11 +389,11 @@ where
             Some(table) => table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
-        let session = C::<M>::save_session(conn).await?;
-        Ok::<_, OnlineError>((table, session))
+        let state = C::<M>::save_session(conn).await?;
+        Ok::<_, OnlineError>((table, state))
     }
     .await;
-    let (table, session) = match prepared {
+    let (table, session_state) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             if single {
@@ -401,50 +414,54 @@ where
         Vec::new()
     };
     let report = {
+        // The harness runs on a thread of its own; this one supervises it
+        // (see `cancel::supervise`), sharing the lock's session with the
+        // harness's between-step checks.
+        let handle = tokio::runtime::Handle::current();
+        let lock = std::sync::Mutex::new(&mut *lock_conn);
         let mut watch = Watch::new();
-        let mut still_locked = || watch.still_locked(&mut *lock_conn);
+        let mut still_locked = || {
+            let _runtime = handle.enter();
+            let mut conn = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            watch.still_locked(&mut **conn)
+        };
         match (work, pooled.take()) {
             (Work::Dedicated { url, setup }, _) => {
-                let handle = tokio::runtime::Handle::current();
-                // A thread with no runtime: the harness makes one of its own
-                // and the session connects inside it (see `pg::local`).
-                let report = tokio::task::block_in_place(|| {
-                    std::thread::scope(|scope| {
-                        let run = scope.spawn(|| {
-                            let mut harness =
-                                AsyncMigrationHarness::new(C::<M>::dedicated_session(url, setup));
-                            let mut still_locked = || {
-                                let _runtime = handle.enter();
-                                still_locked()
-                            };
-                            apply::run_steps::<C<M>, _>(
-                                &mut harness,
-                                &planned,
-                                &session,
-                                events,
-                                &mut still_locked,
-                            )
-                        });
-                        run.join()
+                let pid = guard.work_pid_slot();
+                tokio::task::block_in_place(|| {
+                    cancel::supervise(&handle, &lock, guard, true, || {
+                        // A thread with no runtime: the harness makes one of
+                        // its own and the session connects inside it (see
+                        // `pg::local`).
+                        let session = C::<M>::dedicated_session(url, setup, pid);
+                        let mut harness = AsyncMigrationHarness::new(session);
+                        apply::run_steps::<C<M>, _>(
+                            &mut harness,
+                            &planned,
+                            &session_state,
+                            events,
+                            &mut still_locked,
+                            guard,
+                        )
                     })
-                });
-                match report {
-                    Ok(report) => report,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
+                })
             }
             (Work::Pooled, Some(conn)) => {
+                // Made here, the harness drives its session on this runtime.
                 let mut harness = AsyncMigrationHarness::new(conn);
-                // One blocking section for the whole plan: the harness's own
-                // `block_in_place` per step then finds nothing to hand off.
                 let report = tokio::task::block_in_place(|| {
-                    apply::run_steps::<C<M>, _>(
-                        &mut harness,
-                        &planned,
-                        &session,
-                        events,
-                        &mut still_locked,
-                    )
+                    cancel::supervise(&handle, &lock, guard, false, || {
+                        apply::run_steps::<C<M>, _>(
+                            &mut harness,
+                            &planned,
+                            &session_state,
+                            events,
+                            &mut still_locked,
+                            guard,
+                        )
+                    })
                 });
                 *pooled = Some(harness.into_inner());
                 report
@@ -476,6 +493,15 @@ where
                 single_transaction: single,
             })
         }
+        StepError::Interrupted => {
+            let next = step.revision.name.clone();
+            return Err(guard.interrupted(
+                Stage::Between { next },
+                step.direction,
+                completed_names,
+                single,
+            ));
+        }
         StepError::Statement(failure) => Cause::Statement(failure),
         StepError::Harness(error) => Cause::Harness {
             connection_lost: lost_connection::<C<M>>(&*error),
@@ -499,15 +525,20 @@ where
     } else {
         Vec::new()
     };
-    Err(OnlineError::Revision(Box::new(RevisionFailure {
+    let failure = Box::new(RevisionFailure {
         direction: step.direction,
         name: step.revision.name.clone(),
         run_in_transaction: step.revision.run_in_transaction,
         single_transaction: single,
         cause,
-        completed: completed_names,
+        completed: completed_names.clone(),
         leftovers,
-    })))
+    });
+    if guard.is_cancelled() {
+        let stage = Stage::During(failure);
+        return Err(guard.interrupted(stage, step.direction, completed_names, single));
+    }
+    Err(OnlineError::Revision(failure))
 }
 
 /// The completed steps of `planned`, with their times.

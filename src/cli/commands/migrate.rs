@@ -5,12 +5,15 @@ use std::time::Instant;
 
 use super::{Context, Session};
 use crate::cli::args::Format;
-use crate::cli::output::say;
+use anyhow::Context as _;
+
+use crate::cli::output::{say, Interrupts};
 use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
 use crate::cli::report::text::format_duration;
 use crate::cli::settings::Run;
-use crate::online::{self, RunOptions};
+use crate::online::cancel::CANCEL_WAIT;
+use crate::online::{self, Cancel, Notice, OnlineError, RunOptions};
 use crate::plan::{Kind, Request};
 
 /// Take the lock, plan and run `request`, reporting as it goes.
@@ -23,12 +26,25 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         format,
     } = run;
     let (_, discovery) = cx.load()?;
-    let options = RunOptions {
+    let mut options = RunOptions {
         lock_wait,
         dedicated_session: Some(online.url.clone()),
         session,
+        cancel: Cancel::new(),
     };
+    // A signal while connecting ends dmig at once (nothing has run); from
+    // here on it stops the run, which cancels the running statement first.
     let session = Session::open(&online, options.pooled_sessions(request))?;
+    let interrupts = Interrupts::catch_run().context("cannot catch signals")?;
+    options.cancel = interrupts.cancel().on_notice(|notice| match notice {
+        Notice::CancelSent => say!(
+            "interrupted: cancelling the running statement on the server; waiting until it has stopped and rolled back (a second signal exits at once)"
+        ),
+        Notice::Terminating => say!(
+            "the statement did not stop within {}s of the cancel: terminating its session",
+            CANCEL_WAIT.as_secs()
+        ),
+    });
     let mut progress = Progress::new(request.kind, quiet);
     let started = Instant::now();
     let outcome = session.runtime.block_on(online::migrate(
@@ -39,7 +55,13 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         &mut progress,
     ));
     progress.finish();
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Err(OnlineError::Interrupted(report)) => {
+            say!("{report}");
+            return Ok(ExitCode::from(interrupts.exit_code().unwrap_or(130)));
+        }
+        other => other?,
+    };
     if format == Format::Json {
         json::print(&outcome.report(started.elapsed()))?;
     }
@@ -74,5 +96,9 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A signal after the last revision: the run is whole, the exit says it
+    // was interrupted.
+    Ok(interrupts
+        .exit_code()
+        .map_or(ExitCode::SUCCESS, ExitCode::from))
 }

@@ -443,6 +443,9 @@ mod tests {
                 Some(&Duration::from_secs(given)),
                 "{url:?}"
             );
+            // Every session dmig opens (the pool's lock session too) has TCP
+            // keepalives: a dead peer cannot hold a run forever.
+            assert!(parsed.config().get_keepalives(), "{url:?}");
             let config = untimed(parsed).config();
             assert_eq!(config.get_connect_timeout(), None, "{url:?}");
             // The work session is a dmig session like the others.

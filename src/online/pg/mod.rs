@@ -25,6 +25,8 @@ pub use connect::{
 pub use conninfo::ConnectTarget;
 pub use url::{redact_url, target, with_database};
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -84,6 +86,33 @@ struct Holder {
 }
 
 #[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = BigInt)]
+    pid: i64,
+}
+
+/// `function(pid)`: `pg_cancel_backend` or `pg_terminate_backend`.
+async fn signal_session(
+    conn: &mut AsyncPgConnection,
+    function: &str,
+    pid: i64,
+) -> Result<(), DieselError> {
+    diesel::sql_query(format!("SELECT {function}($1::int) AS locked"))
+        .bind::<BigInt, _>(pid)
+        .get_result::<Locked>(conn)
+        .await
+        .map(drop)
+}
+
+/// See [`Backend::prepare_work_session`].
+async fn prepare_work_session(conn: &mut AsyncPgConnection) -> Result<i64, DieselError> {
+    let row: Pid = diesel::sql_query(sql::WORK_SESSION_SQL)
+        .get_result(conn)
+        .await?;
+    Ok(row.pid)
+}
+
+#[derive(QueryableByName)]
 struct OneText {
     #[diesel(sql_type = Nullable<Text>)]
     value: Option<String>,
@@ -118,7 +147,11 @@ impl Backend for AsyncPgConnection {
         connect_pool(url, options).await
     }
 
-    fn dedicated_session(url: &str, setup: Vec<String>) -> local::LocalSession {
+    fn dedicated_session(
+        url: &str,
+        setup: Vec<String>,
+        pid: Arc<AtomicI64>,
+    ) -> local::LocalSession {
         let url = url.to_owned();
         local::LocalSession::new(Box::new(move || {
             Box::pin(async move {
@@ -130,6 +163,10 @@ impl Backend for AsyncPgConnection {
                         .await
                         .map_err(|error| format!("cannot set the session up: {error}"))?;
                 }
+                let backend = prepare_work_session(&mut conn)
+                    .await
+                    .map_err(|error| format!("cannot set the session up: {error}"))?;
+                pid.store(backend, Ordering::SeqCst);
                 Ok(conn)
             })
         }))
@@ -146,6 +183,47 @@ impl Backend for AsyncPgConnection {
             .await
             .map_err(query_failed("take the migration lock"))?;
         Ok(row.locked)
+    }
+
+    async fn prepare_lock_session(conn: &mut Self) -> Result<(), OnlineError> {
+        conn.batch_execute(sql::LOCK_SESSION_SQL)
+            .await
+            .map_err(query_failed(
+                "turn off idle_session_timeout for the lock's session",
+            ))
+    }
+
+    async fn prepare_work_session(conn: &mut Self) -> Result<i64, OnlineError> {
+        prepare_work_session(conn)
+            .await
+            .map_err(query_failed("set up the work session"))
+    }
+
+    async fn cancel_statement(conn: &mut Self, pid: i64) -> Result<(), OnlineError> {
+        signal_session(conn, "pg_cancel_backend", pid)
+            .await
+            .map_err(query_failed("cancel the running statement"))
+    }
+
+    async fn terminate_session(conn: &mut Self, pid: i64) -> Result<(), OnlineError> {
+        signal_session(conn, "pg_terminate_backend", pid)
+            .await
+            .map_err(query_failed("terminate the work session"))
+    }
+
+    async fn session_busy(conn: &mut Self, pid: i64) -> Result<bool, OnlineError> {
+        let row: Locked = diesel::sql_query(sql::SESSION_BUSY_SQL)
+            .bind::<BigInt, _>(pid)
+            .get_result(conn)
+            .await
+            .map_err(query_failed("look at the work session"))?;
+        Ok(row.locked)
+    }
+
+    async fn release_work_session(conn: &mut Self) {
+        if let Err(error) = conn.batch_execute(sql::WORK_SESSION_RESET_SQL).await {
+            tracing::debug!(%error, "resetting the work session's settings failed");
+        }
     }
 
     async fn unlock(conn: &mut Self) -> Result<(), OnlineError> {
