@@ -62,8 +62,9 @@ pub struct StepRow {
 pub struct AppliedRow {
     /// The version.
     pub version: Version,
-    /// When it was applied, as PostgreSQL prints a timestamp.
-    pub run_on: String,
+    /// When it was applied, as PostgreSQL prints a timestamp; `null` when
+    /// the row does not say (a NULL `run_on`, or no such column).
+    pub run_on: Option<String>,
 }
 
 /// `dmig status --format json` (and `history --online`).
@@ -317,7 +318,7 @@ mod tests {
             .iter()
             .map(|v| Applied {
                 version: Version::from_row(v.to_string()),
-                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+                run_on: Some("2024-11-25 19:00:00.123456".to_owned()),
             })
             .collect()
     }
@@ -386,7 +387,7 @@ mod tests {
             .iter()
             .map(|r| Applied {
                 version: r.version.clone(),
-                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+                run_on: Some("2024-11-25 19:00:00.123456".to_owned()),
             })
             .collect();
         let status = Status::new(&revisions, applied);

@@ -18,3 +18,4 @@ mod split_pg_query;
 mod sql_out;
 mod support;
 mod tls;
+mod version_table;

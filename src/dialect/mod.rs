@@ -44,6 +44,10 @@ impl VersionTable {
 pub trait Dialect: Sync {
     /// `CREATE TABLE IF NOT EXISTS` of the version table, as Diesel writes it.
     fn create_version_table(&self) -> &'static str;
+    /// The version table's name as messages print it.
+    fn table_name(&self, table: &VersionTable) -> String;
+    /// An identifier as a person writes it in SQL (quoted where needed).
+    fn ident(&self, name: &str) -> String;
     /// The statement that records an applied version.
     fn insert_version(&self, table: &VersionTable, version: &Version) -> String;
     /// The statement that forgets a reverted version.

@@ -274,6 +274,15 @@ pub fn version_table_sql(table: &VersionTable) -> String {
     }
 }
 
+/// The version table's name as messages print it: the schema quoted only
+/// where PostgreSQL needs it (`public.__diesel_schema_migrations`).
+pub fn version_table_name(table: &VersionTable) -> String {
+    match table.schema() {
+        Some(schema) => format!("{}.{VERSION_TABLE}", quote_ident_if_needed(schema)),
+        None => VERSION_TABLE.to_owned(),
+    }
+}
+
 /// PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Postgres;
@@ -281,6 +290,14 @@ pub struct Postgres;
 impl Dialect for Postgres {
     fn create_version_table(&self) -> &'static str {
         VERSION_TABLE_DDL
+    }
+
+    fn table_name(&self, table: &VersionTable) -> String {
+        version_table_name(table)
+    }
+
+    fn ident(&self, name: &str) -> String {
+        quote_ident_if_needed(name)
     }
 
     fn insert_version(&self, table: &VersionTable, version: &Version) -> String {

@@ -10,7 +10,9 @@ use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
 use super::apply::{self, lost_connection, StepError};
-use super::backend::{Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, Manager};
+use super::backend::{
+    Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, Manager,
+};
 use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
 use super::lock::{self, Watch};
@@ -177,6 +179,36 @@ pub async fn status<'r, M: Manager>(
     revisions: &'r [Revision],
 ) -> Result<Status<'r>, OnlineError> {
     Ok(Status::new(revisions, applied(pool).await?))
+}
+
+/// Before a run writes anything: refuse, naming the cause, when the
+/// database takes no writes or the version table cannot take Diesel's row.
+async fn check_writable<B: Backend>(
+    conn: &mut B,
+    found: Option<&FoundTable>,
+    planned: &Plan<'_>,
+) -> Result<(), OnlineError> {
+    if let Some(reason) = B::read_only(conn).await? {
+        return Err(OnlineError::ReadOnly {
+            reason,
+            command: planned.kind.as_str(),
+            steps: planned.steps.len(),
+        });
+    }
+    let writes_rows = planned.steps.iter().any(|s| s.direction == Direction::Up);
+    if let Some(found) = found.filter(|f| writes_rows && !f.unfillable.is_empty()) {
+        let dialect = B::dialect();
+        let table = dialect.table_name(&found.table);
+        return Err(OnlineError::UnfillableVersionTable {
+            fix: format!(
+                "ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT ...",
+                dialect.ident(&found.unfillable[0])
+            ),
+            table,
+            columns: found.unfillable.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Bring the database behind `pool` to head: what an application calls at
@@ -363,6 +395,7 @@ where
     if planned.steps.is_empty() {
         return Ok(outcome);
     }
+    check_writable(prep(pooled, lock_conn), found.as_ref(), &planned).await?;
     // A stamp is one transaction of its own; otherwise `single` wraps the
     // version table's creation too, as the offline script does, so a failed
     // run leaves nothing at all.
@@ -373,7 +406,7 @@ where
     let prepared = async {
         let conn = prep(pooled, lock_conn);
         let table = match found {
-            Some(table) => table,
+            Some(found) => found.table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
         let session = C::<M>::save_session(conn).await?;
