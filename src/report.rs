@@ -40,6 +40,11 @@ pub struct RunReport {
     pub steps: Vec<StepRow>,
     /// Directory names of revisions applied although older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// Rows `stamp --purge` deleted because no revision on disk provides them.
+    pub purged: Vec<Version>,
+    /// Rows no revision on disk provides that are still in the version
+    /// table after the run (a stamp without `--purge` leaves them).
+    pub missing_on_disk: Vec<Version>,
     /// The whole run, in milliseconds.
     pub duration_ms: f64,
 }
@@ -356,6 +361,8 @@ mod tests {
                 ),
             ],
             out_of_order: Vec::new(),
+            purged: Vec::new(),
+            missing_on_disk: Vec::new(),
             duration_ms: 20.5,
         };
         insta::assert_snapshot!(json(&report));

@@ -222,3 +222,96 @@ fn a_schema_named_after_the_user_does_not_split_the_version_table() {
         "2"
     );
 }
+
+/// A project whose version table also holds row `9`, a revision deleted
+/// from disk (issue 9, case 12).
+fn with_missing_row(db: &TestDb) -> Project {
+    let p = two().build();
+    dmig(&p, db).arg("upgrade").assert().success();
+    db.psql("INSERT INTO __diesel_schema_migrations (version) VALUES ('9')");
+    p
+}
+
+#[test]
+fn stamp_says_which_rows_missing_on_disk_it_left_and_purge_deletes_them() {
+    let db = TestDb::new("stamp_purge");
+    let p = with_missing_row(&db);
+    let out = dmig(&p, &db).args(["stamp", "base"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(
+            "left 1 row(s) in the version table whose revision is missing from the migrations directory: 9; `dmig stamp base --purge` deletes them"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(db.versions(), ["9"]);
+    assert_eq!(stdout(dmig(&p, &db).arg("current")), "9\n");
+    // Again: nothing to stamp, but the row is still named.
+    dmig(&p, &db)
+        .args(["stamp", "base"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "nothing to do: the database is at base",
+        ))
+        .stderr(predicate::str::contains(
+            "missing from the migrations directory: 9;",
+        ));
+    // --purge: the table ends as reported, in JSON too.
+    let json = stdout(dmig(&p, &db).args(["stamp", "base", "--purge", "--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["purged"], serde_json::json!(["9"]));
+    assert_eq!(json["missing_on_disk"], serde_json::json!([]));
+    assert!(db.versions().is_empty());
+    assert_eq!(stdout(dmig(&p, &db).arg("current")), "base\n");
+}
+
+#[test]
+fn stamp_purge_with_revisions_to_stamp_names_both() {
+    let db = TestDb::new("stamp_purge_head");
+    let p = with_missing_row(&db);
+    dmig(&p, &db).args(["stamp", "1"]).assert().success();
+    assert_eq!(db.versions(), ["1", "9"]);
+    dmig(&p, &db)
+        .args(["stamp", "head", "--purge"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "stamped 1 revision(s) from 1 to 2",
+        ))
+        .stderr(predicate::str::contains(
+            "purged 1 row(s) whose revision is missing from the migrations directory: 9",
+        ))
+        .stderr(predicate::str::contains("left").not());
+    assert_eq!(db.versions(), ["1", "2"]);
+    let json = stdout(dmig(&p, &db).args(["stamp", "head", "--purge", "--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["purged"], serde_json::json!([]));
+}
+
+#[test]
+fn stamp_sql_purge_deletes_what_is_not_on_disk_and_agrees_with_online() {
+    let online = TestDb::new("stamp_purge_online");
+    let offline = TestDb::new("stamp_purge_offline");
+    let p = with_missing_row(&online);
+    dmig(&p, &offline).arg("upgrade").assert().success();
+    offline.psql("INSERT INTO __diesel_schema_migrations (version) VALUES ('9')");
+    let script = p.render(&["stamp", "--sql", "2:1", "--purge"]);
+    let text = std::fs::read_to_string(&script).expect("read");
+    assert!(
+        text.contains("DELETE FROM __diesel_schema_migrations WHERE version NOT IN ('1', '2');"),
+        "{text}"
+    );
+    offline.run_script(&script);
+    dmig(&p, &online)
+        .args(["stamp", "1", "--purge"])
+        .assert()
+        .success();
+    assert_eq!(offline.versions(), ["1"]);
+    assert_eq!(online.versions(), offline.versions());
+    // Without --purge the script leaves such rows alone, as online does.
+    let plain = p.render(&["stamp", "--sql", "1:2"]);
+    assert!(!std::fs::read_to_string(&plain)
+        .expect("read")
+        .contains("NOT IN"));
+}

@@ -52,6 +52,12 @@ pub trait Dialect: Sync {
     fn insert_version(&self, table: &VersionTable, version: &Version) -> String;
     /// The statement that forgets a reverted version.
     fn delete_version(&self, table: &VersionTable, version: &Version) -> String;
+    /// The statement that deletes the rows of `versions` (a stamp's
+    /// `--purge` online, where the rows are known).
+    fn delete_versions(&self, table: &VersionTable, versions: &[Version]) -> String;
+    /// The statement that deletes every row whose version is not in `keep`
+    /// (a stamp's `--purge` in a script, which cannot know the rows).
+    fn delete_versions_except(&self, table: &VersionTable, keep: &[Version]) -> String;
     /// Settings every session starts with (as Diesel's connections do).
     fn session_settings(&self) -> &'static str;
     /// The statements that apply `settings` to a session, each terminated;

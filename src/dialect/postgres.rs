@@ -283,6 +283,15 @@ pub fn version_table_name(table: &VersionTable) -> String {
     }
 }
 
+/// Versions as a list of SQL literals: `'1', '2'`.
+fn literal_list(versions: &[Version]) -> String {
+    versions
+        .iter()
+        .map(|v| quote_literal(v.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Postgres;
@@ -305,6 +314,25 @@ impl Dialect for Postgres {
             "INSERT INTO {} (version) VALUES ({});",
             version_table_sql(table),
             quote_literal(version.as_str())
+        )
+    }
+
+    fn delete_versions(&self, table: &VersionTable, versions: &[Version]) -> String {
+        format!(
+            "DELETE FROM {} WHERE version IN ({});",
+            version_table_sql(table),
+            literal_list(versions)
+        )
+    }
+
+    fn delete_versions_except(&self, table: &VersionTable, keep: &[Version]) -> String {
+        if keep.is_empty() {
+            return format!("DELETE FROM {};", version_table_sql(table));
+        }
+        format!(
+            "DELETE FROM {} WHERE version NOT IN ({});",
+            version_table_sql(table),
+            literal_list(keep)
         )
     }
 

@@ -19,7 +19,7 @@ use super::lock::{self, Watch};
 use super::OnlineError;
 use crate::dialect::{SessionSettings, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
-use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, TransactionMode};
+use crate::plan::{self, Kind, Plan, Position, Purge, Request, Status, Step, TransactionMode};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -120,6 +120,11 @@ pub struct Outcome {
     pub steps: Vec<StepDone>,
     /// Pending revisions older than the newest applied one that were applied anyway.
     pub out_of_order: Vec<String>,
+    /// Rows a stamp's `--purge` deleted because no revision on disk provides them.
+    pub purged: Vec<Version>,
+    /// Rows no revision on disk provides that are still in the table after
+    /// the run (a stamp without `--purge` leaves them).
+    pub missing_on_disk: Vec<Version>,
 }
 
 impl Outcome {
@@ -136,6 +141,8 @@ impl Outcome {
                 .map(|s| crate::report::StepRow::new(&s.version, &s.name, s.direction, s.elapsed))
                 .collect(),
             out_of_order: self.out_of_order.clone(),
+            purged: self.purged.clone(),
+            missing_on_disk: self.missing_on_disk.clone(),
             duration_ms: crate::report::millis(elapsed),
         }
     }
@@ -390,9 +397,11 @@ where
             .iter()
             .map(|r| r.name.clone())
             .collect(),
+        purged: Vec::new(),
+        missing_on_disk: planned.missing_on_disk.clone(),
     };
     // Nothing to do writes nothing (a read-only server stays fine).
-    if planned.steps.is_empty() {
+    if planned.is_noop() {
         return Ok(outcome);
     }
     check_writable(prep(pooled, lock_conn), found.as_ref(), &planned).await?;
@@ -425,6 +434,10 @@ where
     if planned.kind == Kind::Stamp {
         stamp(prep(pooled, lock_conn), &table, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
+        if let Some(Purge::Rows(rows)) = &planned.purge {
+            outcome.purged = rows.clone();
+            outcome.missing_on_disk.retain(|v| !rows.contains(v));
+        }
         return Ok(outcome);
     }
     let non_transactional = planned.steps.iter().any(|s| !s.revision.run_in_transaction);
@@ -592,6 +605,10 @@ async fn stamp<B: Backend>(
             Direction::Down => dialect.delete_version(table, &step.revision.version),
         };
         script.push_str(&statement);
+        script.push('\n');
+    }
+    if let Some(Purge::Rows(rows)) = planned.purge.as_ref().filter(|p| !p.is_noop()) {
+        script.push_str(&dialect.delete_versions(table, rows));
         script.push('\n');
     }
     script.push_str("COMMIT;");
