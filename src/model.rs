@@ -197,8 +197,10 @@ impl Revision {
 pub struct Applied {
     /// The version.
     pub version: Version,
-    /// When it was applied (`run_on`, as PostgreSQL prints a timestamp).
-    pub run_on: String,
+    /// When it was applied (`run_on`, as PostgreSQL prints a timestamp);
+    /// `None` when the row does not say (a NULL in a table altered by hand,
+    /// or a table without the column).
+    pub run_on: Option<String>,
 }
 
 /// Where a revision on disk stands against the version table.

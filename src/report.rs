@@ -40,6 +40,11 @@ pub struct RunReport {
     pub steps: Vec<StepRow>,
     /// Directory names of revisions applied although older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// Rows `stamp --purge` deleted because no revision on disk provides them.
+    pub purged: Vec<Version>,
+    /// Rows no revision on disk provides that are still in the version
+    /// table after the run (a stamp without `--purge` leaves them).
+    pub missing_on_disk: Vec<Version>,
     /// The whole run, in milliseconds.
     pub duration_ms: f64,
 }
@@ -62,8 +67,9 @@ pub struct StepRow {
 pub struct AppliedRow {
     /// The version.
     pub version: Version,
-    /// When it was applied, as PostgreSQL prints a timestamp.
-    pub run_on: String,
+    /// When it was applied, as PostgreSQL prints a timestamp; `null` when
+    /// the row does not say (a NULL `run_on`, or no such column).
+    pub run_on: Option<String>,
 }
 
 /// `dmig status --format json` (and `history --online`).
@@ -317,7 +323,7 @@ mod tests {
             .iter()
             .map(|v| Applied {
                 version: Version::from_row(v.to_string()),
-                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+                run_on: Some("2024-11-25 19:00:00.123456".to_owned()),
             })
             .collect()
     }
@@ -355,6 +361,8 @@ mod tests {
                 ),
             ],
             out_of_order: Vec::new(),
+            purged: Vec::new(),
+            missing_on_disk: Vec::new(),
             duration_ms: 20.5,
         };
         insta::assert_snapshot!(json(&report));
@@ -386,7 +394,7 @@ mod tests {
             .iter()
             .map(|r| Applied {
                 version: r.version.clone(),
-                run_on: "2024-11-25 19:00:00.123456".to_owned(),
+                run_on: Some("2024-11-25 19:00:00.123456".to_owned()),
             })
             .collect();
         let status = Status::new(&revisions, applied);

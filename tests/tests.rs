@@ -19,3 +19,4 @@ mod split_pg_query;
 mod sql_out;
 mod support;
 mod tls;
+mod version_table;

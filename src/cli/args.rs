@@ -320,6 +320,9 @@ pub struct StampArgs {
     pub target: String,
     #[command(flatten)]
     pub mode: ModeArgs,
+    /// Also delete the rows whose revision is missing from the migrations directory.
+    #[arg(long)]
+    pub purge: bool,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]

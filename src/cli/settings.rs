@@ -59,6 +59,8 @@ pub(crate) enum Task {
         transaction: TransactionMode,
         session: SessionSettings,
         output: Output,
+        /// `stamp --sql --purge`.
+        purge: bool,
     },
     /// `upgrade|downgrade|stamp|redo` online.
     Migrate { request: Request, run: Run },
@@ -322,6 +324,7 @@ impl Settings {
                         transaction,
                         session: args.session.into(),
                         output,
+                        purge: false,
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -329,6 +332,7 @@ impl Settings {
                             target: usage(Target::parse(args.target.as_deref().unwrap_or("head")))?,
                             transaction,
                             strict: args.strict,
+                            purge: false,
                         },
                         run: run(&args.connect, args.session, &args.lock)?,
                     },
@@ -350,6 +354,7 @@ impl Settings {
                             transaction,
                             session: args.session.into(),
                             output,
+                            purge: false,
                         }
                     }
                     None => {
@@ -365,6 +370,7 @@ impl Settings {
                                 target: usage(Target::parse(target))?,
                                 transaction,
                                 strict: false,
+                                purge: false,
                             },
                             run: run(&args.connect, args.session, &args.lock)?,
                         }
@@ -385,6 +391,7 @@ impl Settings {
                         transaction: TransactionMode::PerRevision,
                         session: args.session.into(),
                         output,
+                        purge: false,
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -392,6 +399,7 @@ impl Settings {
                             target: Target::parse(&below)?,
                             transaction: TransactionMode::PerRevision,
                             strict: false,
+                            purge: false,
                         },
                         run: run(&args.connect, args.session, &args.lock)?,
                     },
@@ -404,6 +412,7 @@ impl Settings {
                     transaction: TransactionMode::PerRevision,
                     session: args.session.into(),
                     output,
+                    purge: args.purge,
                 },
                 None => Task::Migrate {
                     request: Request {
@@ -411,6 +420,7 @@ impl Settings {
                         target: usage(Target::parse(&args.target))?,
                         transaction: TransactionMode::PerRevision,
                         strict: false,
+                        purge: args.purge,
                     },
                     run: run(&args.connect, args.session, &args.lock)?,
                 },

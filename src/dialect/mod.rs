@@ -44,10 +44,20 @@ impl VersionTable {
 pub trait Dialect: Sync {
     /// `CREATE TABLE IF NOT EXISTS` of the version table, as Diesel writes it.
     fn create_version_table(&self) -> &'static str;
+    /// The version table's name as messages print it.
+    fn table_name(&self, table: &VersionTable) -> String;
+    /// An identifier as a person writes it in SQL (quoted where needed).
+    fn ident(&self, name: &str) -> String;
     /// The statement that records an applied version.
     fn insert_version(&self, table: &VersionTable, version: &Version) -> String;
     /// The statement that forgets a reverted version.
     fn delete_version(&self, table: &VersionTable, version: &Version) -> String;
+    /// The statement that deletes the rows of `versions` (a stamp's
+    /// `--purge` online, where the rows are known).
+    fn delete_versions(&self, table: &VersionTable, versions: &[Version]) -> String;
+    /// The statement that deletes every row whose version is not in `keep`
+    /// (a stamp's `--purge` in a script, which cannot know the rows).
+    fn delete_versions_except(&self, table: &VersionTable, keep: &[Version]) -> String;
     /// Settings every session starts with (as Diesel's connections do).
     fn session_settings(&self) -> &'static str;
     /// The statements that apply `settings` to a session, each terminated;

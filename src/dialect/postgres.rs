@@ -301,6 +301,24 @@ pub fn version_table_sql(table: &VersionTable) -> String {
     }
 }
 
+/// The version table's name as messages print it: the schema quoted only
+/// where PostgreSQL needs it (`public.__diesel_schema_migrations`).
+pub fn version_table_name(table: &VersionTable) -> String {
+    match table.schema() {
+        Some(schema) => format!("{}.{VERSION_TABLE}", quote_ident_if_needed(schema)),
+        None => VERSION_TABLE.to_owned(),
+    }
+}
+
+/// Versions as a list of SQL literals: `'1', '2'`.
+fn literal_list(versions: &[Version]) -> String {
+    versions
+        .iter()
+        .map(|v| quote_literal(v.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Postgres;
@@ -310,11 +328,38 @@ impl Dialect for Postgres {
         VERSION_TABLE_DDL
     }
 
+    fn table_name(&self, table: &VersionTable) -> String {
+        version_table_name(table)
+    }
+
+    fn ident(&self, name: &str) -> String {
+        quote_ident_if_needed(name)
+    }
+
     fn insert_version(&self, table: &VersionTable, version: &Version) -> String {
         format!(
             "INSERT INTO {} (version) VALUES ({});",
             version_table_sql(table),
             quote_literal(version.as_str())
+        )
+    }
+
+    fn delete_versions(&self, table: &VersionTable, versions: &[Version]) -> String {
+        format!(
+            "DELETE FROM {} WHERE version IN ({});",
+            version_table_sql(table),
+            literal_list(versions)
+        )
+    }
+
+    fn delete_versions_except(&self, table: &VersionTable, keep: &[Version]) -> String {
+        if keep.is_empty() {
+            return format!("DELETE FROM {};", version_table_sql(table));
+        }
+        format!(
+            "DELETE FROM {} WHERE version NOT IN ({});",
+            version_table_sql(table),
+            literal_list(keep)
         )
     }
 

@@ -52,6 +52,30 @@ impl fmt::Display for LockHolder {
     }
 }
 
+/// The version table as a run found it, with what decides how it can be
+/// read and written: tables altered by hand differ from Diesel's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundTable {
+    /// The table, schema-qualified.
+    pub table: VersionTable,
+    /// Whether it has Diesel's `run_on` column (rows read without it say
+    /// nothing of when they were applied).
+    pub has_run_on: bool,
+    /// Columns other than `version` that are NOT NULL without a default:
+    /// the version row Diesel writes (`version` only) cannot fill them.
+    pub unfillable: Vec<String>,
+}
+
+/// Why the database refuses writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnly {
+    /// A standby in recovery: only the primary takes writes.
+    Standby,
+    /// `transaction_read_only` is on (`default_transaction_read_only` set
+    /// for the database, the role or the connection).
+    Setting,
+}
+
 /// What differs per database system, implemented on its diesel-async
 /// connection type. Every method works on one session; the runner decides
 /// which session does what (one holds the lock, one migrates) and when.
@@ -157,7 +181,13 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// when there is none.
     fn find_version_table(
         conn: &mut Self,
-    ) -> impl Future<Output = Result<Option<VersionTable>, OnlineError>> + Send;
+    ) -> impl Future<Output = Result<Option<FoundTable>, OnlineError>> + Send;
+
+    /// Whether this session's transactions are read-only, and why; `None`
+    /// when it can write. Asked only by a run that has something to write.
+    fn read_only(
+        conn: &mut Self,
+    ) -> impl Future<Output = Result<Option<ReadOnly>, OnlineError>> + Send;
 
     /// Create the version table (Diesel's DDL) and return it as found after.
     fn create_version_table(
@@ -167,7 +197,7 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// The rows of the version table, sorted by version.
     fn read_applied(
         conn: &mut Self,
-        table: &VersionTable,
+        table: &FoundTable,
     ) -> impl Future<Output = Result<Vec<Applied>, OnlineError>> + Send;
 
     /// Save the state [`Backend::restore_sql`] puts back.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::backend::LockHolder;
+use super::backend::{LockHolder, ReadOnly};
 use super::failure::{elided, RevisionFailure};
 use super::pg::connect::ConnectError;
 use crate::error::{PlanError, SourceError};
@@ -74,6 +74,42 @@ pub enum OnlineError {
         /// The tables, schema-qualified.
         tables: Vec<String>,
     },
+    /// The version table has columns that the version row (Diesel writes
+    /// `version` only) cannot fill, so no revision could be recorded.
+    #[error(
+        "the version table {} has {} NOT NULL without a default, so no version row can be written (Diesel's rows set `version` only); nothing was run; give {} a DEFAULT ({}) or drop NOT NULL",
+        crate::model::printable(table),
+        columns_phrase(columns),
+        if columns.len() == 1 { "it" } else { "each" },
+        crate::model::printable(fix),
+    )]
+    UnfillableVersionTable {
+        /// The table, schema-qualified.
+        table: String,
+        /// The columns.
+        columns: Vec<String>,
+        /// The statement that fixes the first one.
+        fix: String,
+    },
+    /// The run has something to write and the database takes no writes.
+    #[error("the database is read-only ({}), so this {command} cannot write its {steps} step(s); nothing was run; {}",
+        match reason {
+            ReadOnly::Standby => "a standby in recovery",
+            ReadOnly::Setting => "transaction_read_only is on: default_transaction_read_only is set for the database, the role or the connection",
+        },
+        match reason {
+            ReadOnly::Standby => "connect to the primary",
+            ReadOnly::Setting => "connect to a writable database, or turn it off (ALTER DATABASE ... SET default_transaction_read_only = off)",
+        }
+    )]
+    ReadOnly {
+        /// Why.
+        reason: ReadOnly,
+        /// `upgrade`, `downgrade`, `stamp`, `redo`.
+        command: &'static str,
+        /// How many steps the plan has.
+        steps: usize,
+    },
     /// A bookkeeping or inspection query failed.
     #[error("cannot {what}")]
     Query {
@@ -96,6 +132,18 @@ pub enum OnlineError {
     /// A revision file is unusable.
     #[error(transparent)]
     Source(#[from] SourceError),
+}
+
+/// ``column `a` `` or ``columns `a`, `b` ``.
+fn columns_phrase(columns: &[String]) -> String {
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| format!("`{}`", crate::model::printable(c)))
+        .collect();
+    match names.len() {
+        1 => format!("column {}", names[0]),
+        _ => format!("columns {}", names.join(", ")),
+    }
 }
 
 fn lock_lost_summary(completed: &[String], single_transaction: bool) -> String {

@@ -10,7 +10,9 @@ use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
 use super::apply::{self, lost_connection, StepError};
-use super::backend::{Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, Manager};
+use super::backend::{
+    Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, Manager,
+};
 use super::cancel::{self, Cancel, Guard, Stage};
 use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
@@ -18,7 +20,7 @@ use super::lock::{self, Watch};
 use super::OnlineError;
 use crate::dialect::{SessionSettings, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
-use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, TransactionMode};
+use crate::plan::{self, Kind, Plan, Position, Purge, Request, Status, Step, TransactionMode};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -125,6 +127,11 @@ pub struct Outcome {
     pub steps: Vec<StepDone>,
     /// Pending revisions older than the newest applied one that were applied anyway.
     pub out_of_order: Vec<String>,
+    /// Rows a stamp's `--purge` deleted because no revision on disk provides them.
+    pub purged: Vec<Version>,
+    /// Rows no revision on disk provides that are still in the table after
+    /// the run (a stamp without `--purge` leaves them).
+    pub missing_on_disk: Vec<Version>,
 }
 
 impl Outcome {
@@ -141,6 +148,8 @@ impl Outcome {
                 .map(|s| crate::report::StepRow::new(&s.version, &s.name, s.direction, s.elapsed))
                 .collect(),
             out_of_order: self.out_of_order.clone(),
+            purged: self.purged.clone(),
+            missing_on_disk: self.missing_on_disk.clone(),
             duration_ms: crate::report::millis(elapsed),
         }
     }
@@ -184,6 +193,36 @@ pub async fn status<'r, M: Manager>(
     revisions: &'r [Revision],
 ) -> Result<Status<'r>, OnlineError> {
     Ok(Status::new(revisions, applied(pool).await?))
+}
+
+/// Before a run writes anything: refuse, naming the cause, when the
+/// database takes no writes or the version table cannot take Diesel's row.
+async fn check_writable<B: Backend>(
+    conn: &mut B,
+    found: Option<&FoundTable>,
+    planned: &Plan<'_>,
+) -> Result<(), OnlineError> {
+    if let Some(reason) = B::read_only(conn).await? {
+        return Err(OnlineError::ReadOnly {
+            reason,
+            command: planned.kind.as_str(),
+            steps: planned.steps.len(),
+        });
+    }
+    let writes_rows = planned.steps.iter().any(|s| s.direction == Direction::Up);
+    if let Some(found) = found.filter(|f| writes_rows && !f.unfillable.is_empty()) {
+        let dialect = B::dialect();
+        let table = dialect.table_name(&found.table);
+        return Err(OnlineError::UnfillableVersionTable {
+            fix: format!(
+                "ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT ...",
+                dialect.ident(&found.unfillable[0])
+            ),
+            table,
+            columns: found.unfillable.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Bring the database behind `pool` to head: what an application calls at
@@ -371,11 +410,14 @@ where
             .iter()
             .map(|r| r.name.clone())
             .collect(),
+        purged: Vec::new(),
+        missing_on_disk: planned.missing_on_disk.clone(),
     };
     // Nothing to do writes nothing (a read-only server stays fine).
-    if planned.steps.is_empty() {
+    if planned.is_noop() {
         return Ok(outcome);
     }
+    check_writable(prep(pooled, lock_conn), found.as_ref(), &planned).await?;
     // A stamp is one transaction of its own; otherwise `single` wraps the
     // version table's creation too, as the offline script does, so a failed
     // run leaves nothing at all.
@@ -386,7 +428,7 @@ where
     let prepared = async {
         let conn = prep(pooled, lock_conn);
         let table = match found {
-            Some(table) => table,
+            Some(found) => found.table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
         let state = C::<M>::save_session(conn).await?;
@@ -405,6 +447,10 @@ where
     if planned.kind == Kind::Stamp {
         stamp(prep(pooled, lock_conn), &table, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
+        if let Some(Purge::Rows(rows)) = &planned.purge {
+            outcome.purged = rows.clone();
+            outcome.missing_on_disk.retain(|v| !rows.contains(v));
+        }
         return Ok(outcome);
     }
     let non_transactional = planned.steps.iter().any(|s| !s.revision.run_in_transaction);
@@ -590,6 +636,10 @@ async fn stamp<B: Backend>(
             Direction::Down => dialect.delete_version(table, &step.revision.version),
         };
         script.push_str(&statement);
+        script.push('\n');
+    }
+    if let Some(Purge::Rows(rows)) = planned.purge.as_ref().filter(|p| !p.is_noop()) {
+        script.push_str(&dialect.delete_versions(table, rows));
         script.push('\n');
     }
     script.push_str("COMMIT;");

@@ -150,6 +150,43 @@ pub struct Plan<'r> {
     pub transaction: TransactionMode,
     /// What reading the plan's files found worth telling (both sinks show it).
     pub warnings: Vec<PlanWarning>,
+    /// Applied versions no revision on disk provides (online; offline
+    /// nothing is known to be applied), sorted. A stamp without `--purge`
+    /// leaves them in the table, and says so.
+    pub missing_on_disk: Vec<Version>,
+    /// A stamp's `--purge`: delete the rows no revision on disk provides.
+    pub purge: Option<Purge>,
+}
+
+impl Plan<'_> {
+    /// Whether running it would change nothing.
+    pub fn is_noop(&self) -> bool {
+        self.steps.is_empty() && self.purge.as_ref().is_none_or(Purge::is_noop)
+    }
+}
+
+/// The rows a stamp with `--purge` deletes: every row whose version no
+/// revision on disk provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purge {
+    /// Online: these rows, read under the lock, deleted by version (and
+    /// reported as such).
+    Rows(Vec<Version>),
+    /// Offline, where the script cannot know the rows: every version on
+    /// disk; the script deletes the rows whose version is not among them.
+    AllBut(Vec<Version>),
+}
+
+impl Purge {
+    /// The purge of an offline stamp of `revisions`.
+    pub fn offline(revisions: &[Revision]) -> Purge {
+        Purge::AllBut(revisions.iter().map(|r| r.version.clone()).collect())
+    }
+
+    /// Whether it surely deletes nothing (online, nothing missing).
+    pub fn is_noop(&self) -> bool {
+        matches!(self, Purge::Rows(rows) if rows.is_empty())
+    }
 }
 
 /// Something about a plan's files worth telling the user, found while
@@ -193,6 +230,8 @@ pub struct Request {
     pub transaction: TransactionMode,
     /// Refuse out-of-order revisions instead of applying them.
     pub strict: bool,
+    /// A stamp also deletes the rows no revision on disk provides (`--purge`).
+    pub purge: bool,
 }
 
 impl Request {
@@ -203,6 +242,7 @@ impl Request {
             target: Target::head(),
             transaction: TransactionMode::PerRevision,
             strict: false,
+            purge: false,
         }
     }
 }
@@ -273,6 +313,7 @@ pub fn plan_range<'r>(
         target: range.to.clone(),
         transaction,
         strict: false,
+        purge: false,
     };
     plan_to(revisions, &applied, from, to, &request)
 }
@@ -358,6 +399,12 @@ fn plan_to<'r>(
             });
         }
     }
+    let missing_on_disk: Vec<Version> = status::missing_on_disk(revisions, applied.iter().copied())
+        .into_iter()
+        .map(|v| Version::from_row(v.to_owned()))
+        .collect();
+    let purge = (request.kind == Kind::Stamp && request.purge)
+        .then(|| Purge::Rows(missing_on_disk.clone()));
     let mut warnings = Vec::new();
     if request.kind != Kind::Stamp {
         for step in &steps {
@@ -393,6 +440,8 @@ fn plan_to<'r>(
         out_of_order,
         transaction,
         warnings,
+        missing_on_disk,
+        purge,
     })
 }
 
@@ -443,6 +492,7 @@ mod tests {
             target: Target::parse(target).expect("target"),
             transaction: TransactionMode::PerRevision,
             strict: false,
+            purge: false,
         }
     }
 
@@ -540,6 +590,25 @@ mod tests {
         assert_eq!(steps, ["+3_c", "+4_d"]);
         let steps = online(&five(), &["1", "2", "3", "4", "5"], Kind::Stamp, "2").expect("plan");
         assert_eq!(steps, ["-5_e", "-4_d", "-3_c"]);
+    }
+
+    #[test]
+    fn a_stamp_names_rows_missing_on_disk_and_purges_them_only_when_asked() {
+        let revisions = five();
+        let applied: HashSet<&str> = ["1", "2", "9"].into_iter().collect();
+        let kept = plan(&revisions, &applied, &request(Kind::Stamp, "2")).expect("plan");
+        assert_eq!(kept.missing_on_disk, [Version::from_row("9".into())]);
+        assert!(kept.purge.is_none() && kept.is_noop());
+        let mut purging = request(Kind::Stamp, "2");
+        purging.purge = true;
+        let purged = plan(&revisions, &applied, &purging).expect("plan");
+        assert_eq!(
+            purged.purge,
+            Some(Purge::Rows(vec![Version::from_row("9".into())]))
+        );
+        assert!(purged.steps.is_empty() && !purged.is_noop());
+        let none: HashSet<&str> = ["1", "2"].into_iter().collect();
+        assert!(plan(&revisions, &none, &purging).expect("plan").is_noop());
     }
 
     #[test]

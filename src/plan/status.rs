@@ -49,7 +49,7 @@ impl<'r> Status<'r> {
                 Entry {
                     revision,
                     state,
-                    run_on: row.map(|a| a.run_on.clone()),
+                    run_on: row.and_then(|a| a.run_on.clone()),
                 }
             })
             .collect();
@@ -136,7 +136,7 @@ mod tests {
             .iter()
             .map(|v| Applied {
                 version: Version::from_row(v.to_string()),
-                run_on: format!("run {v}"),
+                run_on: Some(format!("run {v}")),
             })
             .collect()
     }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
 use crate::dialect::{Dialect, SessionSettings, VersionTable};
 use crate::model::{printable, Direction};
-use crate::plan::{Kind, Plan, Step, TransactionMode};
+use crate::plan::{Kind, Plan, Purge, Step, TransactionMode};
 
 /// The file name a script gets inside an output directory, e.g.
 /// `upgrade_base_20240103000000.sql`.
@@ -38,6 +38,9 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
             None => write_stamp_step(step, &table, out)?,
         }
     }
+    if let Some(purge) = &plan.purge {
+        write_purge(purge, &table, out)?;
+    }
     if single {
         out.write_all(b"COMMIT;\n")?;
     }
@@ -48,6 +51,9 @@ fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
     let count = plan.steps.len();
     let noun = if count == 1 { "revision" } else { "revisions" };
     let grouping = match (plan.kind, plan.transaction) {
+        (Kind::Stamp, _) if plan.purge.is_some() => {
+            "version table only, one transaction, rows missing on disk purged"
+        }
         (Kind::Stamp, _) => "version table only, one transaction",
         (_, TransactionMode::Single) => "one transaction for the whole script",
         (_, TransactionMode::PerRevision) => "one transaction per revision",
@@ -135,6 +141,19 @@ fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) 
         step.revision.version,
         printable(&step.revision.name),
         bookkeeping(step, table)
+    )
+}
+
+/// A stamp's `--purge`: the rows no revision on disk provides go.
+fn write_purge(purge: &Purge, table: &VersionTable, out: &mut dyn Write) -> io::Result<()> {
+    let statement = match purge {
+        Purge::Rows(rows) if rows.is_empty() => return Ok(()),
+        Purge::Rows(rows) => Postgres.delete_versions(table, rows),
+        Purge::AllBut(on_disk) => Postgres.delete_versions_except(table, on_disk),
+    };
+    writeln!(
+        out,
+        "-- Purging the rows whose revision is missing from the migrations directory (--purge)\n{statement}\n"
     )
 }
 

@@ -76,8 +76,10 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
                 request.target.text(),
                 request.target.text()
             );
-        } else if outcome.steps.is_empty() {
+        } else if outcome.steps.is_empty() && outcome.purged.is_empty() {
             say!("nothing to do: the database is at {}", outcome.from);
+        } else if outcome.steps.is_empty() {
+            say!("stamped: the database is at {}", outcome.to);
         } else if outcome.kind == Kind::Redo {
             say!(
                 "redid {} revision(s) above {} in {}",
@@ -95,10 +97,40 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
                 format_duration(started.elapsed())
             );
         }
+        if outcome.kind == Kind::Stamp {
+            stamp_rows(&outcome, request);
+        }
     }
     // A signal after the last revision: the run is whole, the exit says it
     // was interrupted.
     Ok(interrupts
         .exit_code()
         .map_or(ExitCode::SUCCESS, ExitCode::from))
+}
+
+/// What a stamp did with the rows no revision on disk provides: deleted
+/// (`--purge`), or left, with how to delete them.
+fn stamp_rows(outcome: &online::Outcome, request: &Request) {
+    let list = |versions: &[crate::model::Version]| {
+        versions
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !outcome.purged.is_empty() {
+        say!(
+            "purged {} row(s) whose revision is missing from the migrations directory: {}",
+            outcome.purged.len(),
+            list(&outcome.purged)
+        );
+    }
+    if !outcome.missing_on_disk.is_empty() {
+        crate::cli::report::warning(format_args!(
+            "left {} row(s) in the version table whose revision is missing from the migrations directory: {}; `dmig stamp {} --purge` deletes them",
+            outcome.missing_on_disk.len(),
+            list(&outcome.missing_on_disk),
+            request.target.text()
+        ));
+    }
 }

@@ -11,7 +11,8 @@ use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
 use crate::render::{self, Output, ScriptOptions};
 
-/// Render the plan of `range` to `output`.
+/// Render the plan of `range` to `output` (a stamp's with `purge`: the
+/// script also deletes the rows no revision on disk provides).
 pub(super) fn render(
     cx: &Context,
     kind: Kind,
@@ -19,9 +20,13 @@ pub(super) fn render(
     transaction: TransactionMode,
     session: SessionSettings,
     output: &Output,
+    purge: bool,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    let planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    let mut planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    if purge && kind == Kind::Stamp {
+        planned.purge = Some(plan::Purge::offline(&discovery.revisions));
+    }
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }

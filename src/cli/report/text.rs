@@ -25,7 +25,7 @@ pub(crate) fn current(
         if verbose {
             for row in applied {
                 let mark = head_mark(&row.version, head);
-                writeln!(out, "{}  {}{mark}", row.version, printable(&row.run_on))?;
+                writeln!(out, "{}  {}{mark}", row.version, run_on(row))?;
             }
         } else {
             match applied.last() {
@@ -35,6 +35,11 @@ pub(crate) fn current(
         }
         Ok(())
     })
+}
+
+/// When a row was applied, escaped; `unknown` when the row does not say.
+fn run_on(row: &Applied) -> std::borrow::Cow<'_, str> {
+    row.run_on.as_deref().map_or("unknown".into(), printable)
 }
 
 /// `dmig history`: the revisions on disk, newest first.
@@ -102,10 +107,14 @@ pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
         for missing in &status.missing_on_disk {
             writeln!(
                 out,
-                "{:8}  {:width$}  (applied {}, not in the migrations directory)",
+                "{:8}  {:width$}  (applied{}, not in the migrations directory)",
                 "missing",
                 missing.version,
-                printable(&missing.run_on)
+                missing
+                    .run_on
+                    .as_deref()
+                    .map(|at| format!(" {}", printable(at)))
+                    .unwrap_or_default()
             )?;
         }
         Ok(())

@@ -30,13 +30,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::QueryableByName;
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
-use super::backend::{Backend, LockHolder};
+use super::backend::{Backend, FoundTable, LockHolder, ReadOnly};
 use super::error::query_failed;
 use super::{ConnectOptions, OnlineError};
 use crate::dialect::postgres::{self as sql, Postgres, LOCK_KEY};
@@ -122,9 +122,42 @@ struct OneText {
 struct AppliedRow {
     #[diesel(sql_type = Text)]
     version: String,
-    #[diesel(sql_type = Text)]
-    run_on: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    run_on: Option<String>,
 }
+
+#[derive(QueryableByName)]
+struct TableRow {
+    #[diesel(sql_type = Text)]
+    schema: String,
+    #[diesel(sql_type = Bool)]
+    has_run_on: bool,
+    #[diesel(sql_type = Nullable<Array<Text>>)]
+    unfillable: Option<Vec<String>>,
+}
+
+#[derive(QueryableByName)]
+struct Writable {
+    #[diesel(sql_type = Bool)]
+    standby: bool,
+    #[diesel(sql_type = Bool)]
+    read_only: bool,
+}
+
+/// Every schema on the search_path, in order, that holds a version table,
+/// with the table's shape: whether it has `run_on`, and the columns a
+/// version row cannot fill (NOT NULL, no default, not identity or generated).
+const FIND_VERSION_TABLE_SQL: &str = "SELECT n.nspname::text AS schema, \
+     EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+             AND NOT a.attisdropped AND a.attname = 'run_on') AS has_run_on, \
+     ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+           AND NOT a.attisdropped AND a.attnotnull AND NOT a.atthasdef \
+           AND a.attidentity = '' AND a.attgenerated = '' AND a.attname <> 'version' \
+           ORDER BY a.attnum) AS unfillable \
+     FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position) \
+     JOIN pg_namespace n ON n.nspname = s.name \
+     JOIN pg_class c ON c.relnamespace = n.oid \
+     WHERE c.relname = $1 AND c.relkind IN ('r', 'p') ORDER BY s.position";
 
 /// The session state a run restores: `search_path` as the run found it.
 #[derive(Debug, Clone)]
@@ -252,32 +285,42 @@ impl Backend for AsyncPgConnection {
         conn.batch_execute("SELECT 1").await.is_ok()
     }
 
-    async fn find_version_table(conn: &mut Self) -> Result<Option<VersionTable>, OnlineError> {
-        // Every schema on the search_path, in order, that holds the table:
-        // the first is the one the server resolves the bare name to, and a
-        // second one means a run could read one and write the other.
-        let rows: Vec<OneText> = diesel::sql_query(
-            "SELECT n.nspname::text AS value \
-             FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position) \
-             JOIN pg_namespace n ON n.nspname = s.name \
-             JOIN pg_class c ON c.relnamespace = n.oid \
-             WHERE c.relname = $1 AND c.relkind IN ('r', 'p') ORDER BY s.position",
-        )
-        .bind::<Text, _>(VERSION_TABLE)
-        .load(conn)
-        .await
-        .map_err(query_failed("look for the version table"))?;
-        let schemas: Vec<String> = rows.into_iter().filter_map(|r| r.value).collect();
-        match schemas.as_slice() {
-            [] => Ok(None),
-            [schema] => Ok(Some(VersionTable::in_schema(schema.clone()))),
-            several => Err(OnlineError::AmbiguousVersionTable {
-                tables: several
+    async fn find_version_table(conn: &mut Self) -> Result<Option<FoundTable>, OnlineError> {
+        // The first schema is the one the server resolves the bare name to;
+        // a second one means a run could read one table and write the other.
+        let mut rows: Vec<TableRow> = diesel::sql_query(FIND_VERSION_TABLE_SQL)
+            .bind::<Text, _>(VERSION_TABLE)
+            .load(conn)
+            .await
+            .map_err(query_failed("look for the version table"))?;
+        if rows.len() > 1 {
+            return Err(OnlineError::AmbiguousVersionTable {
+                tables: rows
                     .iter()
-                    .map(|schema| format!("{}.{VERSION_TABLE}", sql::quote_ident(schema)))
+                    .map(|row| sql::version_table_name(&VersionTable::in_schema(&row.schema)))
                     .collect(),
-            }),
+            });
         }
+        Ok(rows.pop().map(|row| FoundTable {
+            table: VersionTable::in_schema(row.schema),
+            has_run_on: row.has_run_on,
+            unfillable: row.unfillable.unwrap_or_default(),
+        }))
+    }
+
+    async fn read_only(conn: &mut Self) -> Result<Option<ReadOnly>, OnlineError> {
+        let row: Writable = diesel::sql_query(
+            "SELECT pg_is_in_recovery() AS standby, \
+             current_setting('transaction_read_only') = 'on' AS read_only",
+        )
+        .get_result(conn)
+        .await
+        .map_err(query_failed("ask whether the database is read-only"))?;
+        Ok(match (row.standby, row.read_only) {
+            (true, _) => Some(ReadOnly::Standby),
+            (false, true) => Some(ReadOnly::Setting),
+            (false, false) => None,
+        })
     }
 
     async fn create_version_table(conn: &mut Self) -> Result<VersionTable, OnlineError> {
@@ -300,12 +343,18 @@ impl Backend for AsyncPgConnection {
 
     async fn read_applied(
         conn: &mut Self,
-        table: &VersionTable,
+        found: &FoundTable,
     ) -> Result<Vec<Applied>, OnlineError> {
+        // A table altered by hand may lack `run_on` or hold NULLs in it.
+        let run_on = if found.has_run_on {
+            "run_on::text"
+        } else {
+            "NULL::text"
+        };
         let rows: Vec<AppliedRow> = diesel::sql_query(format!(
-            "SELECT version::text AS version, run_on::text AS run_on \
+            "SELECT version::text AS version, {run_on} AS run_on \
              FROM {} ORDER BY version COLLATE \"C\"",
-            sql::version_table_sql(table)
+            sql::version_table_sql(&found.table)
         ))
         .load(conn)
         .await

@@ -100,6 +100,7 @@ async fn run(
         target,
         transaction: TransactionMode::PerRevision,
         strict: false,
+        purge: false,
     };
     online::migrate(
         pool,
