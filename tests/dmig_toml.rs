@@ -214,3 +214,38 @@ fn settings_from_dmig_toml_reach_the_revisions_online() {
         .assert()
         .success();
 }
+
+#[test]
+fn strict_from_dmig_toml_steers_an_online_upgrade() {
+    let p = project("strict")
+        .migration("1_a", "CREATE TABLE a (id INT);\n", None)
+        .migration("3_c", "CREATE TABLE c (id INT);\n", None)
+        .file("dmig.toml", "strict = true\n")
+        .build();
+    let db = TestDb::new("dmig_toml_strict");
+    let upgrade = |env: &[(&str, &str)]| {
+        let mut cmd = p.dmig();
+        cmd.env("DATABASE_URL", db.url()).arg("upgrade");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        cmd
+    };
+    upgrade(&[]).assert().success();
+    std::fs::create_dir_all(p.path().join("migrations/2_b")).expect("mkdir");
+    std::fs::write(
+        p.path().join("migrations/2_b/up.sql"),
+        "CREATE TABLE b (id INT);\n",
+    )
+    .expect("write");
+    upgrade(&[])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "is pending but older than the newest applied",
+        ));
+    assert_eq!(db.versions(), ["1", "3"]);
+    // The environment says otherwise, and wins over the file.
+    upgrade(&[("DMIG_STRICT", "false")]).assert().success();
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+}
