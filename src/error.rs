@@ -26,6 +26,32 @@ pub enum ConfigError {
         #[source]
         source: Box<toml::de::Error>,
     },
+    /// A key of `dmig.toml` that dmig does not know.
+    #[error(
+        "unknown key `{}` in `{}`; the keys are: {}",
+        crate::model::printable(key),
+        path.display(),
+        known.join(", ")
+    )]
+    UnknownSetting {
+        /// The key.
+        key: String,
+        /// The `dmig.toml`.
+        path: PathBuf,
+        /// The keys there are.
+        known: &'static [&'static str],
+    },
+    /// A value of `dmig.toml` or a `DMIG_*` variable that dmig cannot use.
+    #[error("{origin}: {}expected {accepts}", reason.as_ref().map(|r| format!("{r}; ")).unwrap_or_default())]
+    BadSetting {
+        /// Where: ``` `lock_timeout` in `/app/dmig.toml` ``` or
+        /// `environment variable DMIG_LOCK_TIMEOUT`.
+        origin: String,
+        /// What the key accepts.
+        accepts: &'static str,
+        /// Why this value is not it, when more can be said.
+        reason: Option<String>,
+    },
     /// A config file named by `--config-file` or `DIESEL_CONFIG_FILE` does not exist.
     #[error("config file `{}` does not exist", path.display())]
     MissingConfigFile {

@@ -94,6 +94,7 @@ pub mod report;
 pub mod scaffold;
 #[cfg(feature = "autogenerate")]
 pub mod schema;
+pub mod settings_file;
 pub mod source;
 pub mod sql;
 

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    match dmig::cli::run(cli) {
+    match dmig::cli::run(cli, &matches) {
         Ok(code) => code,
         Err(error) => {
             // A closed stdout (`dmig ... | head -1`) is no failure.

@@ -244,34 +244,19 @@ pub enum InitAction {
     Kept(PathBuf),
 }
 
-/// Create `diesel.toml` and `sql-out/` under `root`, and the migrations
-/// directory, where absent; never overwrite.
+/// Create `diesel.toml`, a commented `dmig.toml` (every key commented out)
+/// and `sql-out/` under `root`, and the migrations directory, where absent;
+/// never overwrite.
 pub fn init(root: &Path, migration_dir: &Path) -> Result<Vec<InitAction>, ScaffoldError> {
     let mut actions = Vec::new();
-    let config = root.join(CONFIG_FILE_NAME);
-    let created = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&config);
-    match created {
-        Ok(mut file) => {
-            io::Write::write_all(&mut file, INIT_DIESEL_TOML.as_bytes()).map_err(|source| {
-                ScaffoldError::Io {
-                    path: config.clone(),
-                    source,
-                }
-            })?;
-            actions.push(InitAction::Created(config));
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            actions.push(InitAction::Kept(config))
-        }
-        Err(source) => {
-            return Err(ScaffoldError::Io {
-                path: config,
-                source,
-            })
-        }
+    for (name, text) in [
+        (CONFIG_FILE_NAME, INIT_DIESEL_TOML),
+        (
+            crate::settings_file::FILE_NAME,
+            crate::settings_file::REFERENCE,
+        ),
+    ] {
+        actions.push(create_file(&root.join(name), text)?);
     }
     for path in [migration_dir.to_path_buf(), root.join("sql-out")] {
         if path.is_dir() {
@@ -285,6 +270,28 @@ pub fn init(root: &Path, migration_dir: &Path) -> Result<Vec<InitAction>, Scaffo
         }
     }
     Ok(actions)
+}
+
+/// Write `text` to a new file at `path`; an existing one is kept as it is.
+fn create_file(path: &Path, text: &str) -> Result<InitAction, ScaffoldError> {
+    let io_error = |source| ScaffoldError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(mut file) => {
+            io::Write::write_all(&mut file, text.as_bytes()).map_err(io_error)?;
+            Ok(InitAction::Created(path.to_path_buf()))
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Ok(InitAction::Kept(path.to_path_buf()))
+        }
+        Err(source) => Err(io_error(source)),
+    }
 }
 
 #[cfg(test)]
@@ -404,6 +411,10 @@ mod tests {
         );
         assert_eq!(
             actions[1],
+            InitAction::Created(tmp.path().join(crate::settings_file::FILE_NAME))
+        );
+        assert_eq!(
+            actions[2],
             InitAction::Created(tmp.path().join("migrations"))
         );
         assert_eq!(

@@ -439,7 +439,10 @@ fn init_creates_and_never_overwrites() {
             .and(predicate::str::contains("created migrations")),
     );
     assert_eq!(p.read("diesel.toml"), "# mine\n");
-    assert_eq!(p.list("."), ["diesel.toml", "migrations", "sql-out"]);
+    assert_eq!(
+        p.list("."),
+        ["diesel.toml", "dmig.toml", "migrations", "sql-out"]
+    );
 }
 
 #[test]

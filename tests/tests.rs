@@ -3,6 +3,7 @@ mod autogen_cli;
 mod bench_smoke;
 mod cli;
 mod conninfo;
+mod dmig_toml;
 mod embedding;
 mod failures;
 mod harness;

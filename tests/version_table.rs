@@ -315,3 +315,36 @@ fn stamp_sql_purge_deletes_what_is_not_on_disk_and_agrees_with_online() {
         .expect("read")
         .contains("NOT IN"));
 }
+
+#[test]
+fn a_standby_answers_every_read_and_refuses_work_naming_the_primary() {
+    let server = crate::support::pg::PrivateServer::start();
+    server.psql("postgres", "CREATE DATABASE app");
+    let url = server.url("app");
+    let p = two().build();
+    let run = |args: &[&str]| {
+        let mut cmd = p.dmig();
+        cmd.env("DATABASE_URL", &url).args(args);
+        cmd
+    };
+    run(&["upgrade", "1"]).assert().success();
+    server.restart_as_standby();
+    run(&["status"]).assert().success();
+    run(&["current"]).assert().success();
+    run(&["history", "--online"]).assert().success();
+    run(&["check"]).assert().code(3);
+    run(&["upgrade", "1"]).assert().success();
+    run(&["upgrade"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the database is read-only (a standby in recovery), so this upgrade cannot write its 1 step(s); nothing was run; connect to the primary",
+        ));
+    assert_eq!(
+        server.psql(
+            "app",
+            "SELECT string_agg(version, ',') FROM __diesel_schema_migrations"
+        ),
+        "1"
+    );
+}

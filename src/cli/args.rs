@@ -22,6 +22,9 @@ Environment:
                        libpq's variables complete the URL, or stand in for it
   DIESEL_CONFIG_FILE   diesel.toml, as --config-file
   MIGRATION_DIRECTORY  the migrations directory, as --migration-dir
+  DMIG_LOCK_TIMEOUT, DMIG_LOCK_WAIT, ...
+                       dmig.toml's keys (`dmig init` writes them, commented): a flag
+                       beats them, they beat dmig.toml (beside diesel.toml, else upward)
   DMIG_LOG             log filter on stderr: a level (debug) or target=level
   NO_COLOR             no colour on stderr (see --color)";
 
@@ -84,7 +87,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Round-trip every revision on a scratch database: up to head, each down.sql and up again, offline against online.
     Verify(VerifyArgs),
-    /// Create diesel.toml, migrations/ and sql-out/ where missing.
+    /// Create diesel.toml, a commented dmig.toml, migrations/ and sql-out/ where missing.
     Init,
     /// Create, recreate or drop the database the URL names (diesel's `database` commands).
     Database(DatabaseArgs),

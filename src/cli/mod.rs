@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+mod layers;
 pub mod output;
 mod report;
 mod settings;
@@ -51,9 +52,11 @@ pub fn print_warning(message: impl std::fmt::Display) {
     report::warning(message);
 }
 
-/// Run a parsed command line. Returns the exit code for success paths
+/// Run a parsed command line; `matches`, the ones `cli` was built from, tell
+/// an option typed on it (which beats `DMIG_*` and `dmig.toml`) from clap's
+/// default (which does not). Returns the exit code for success paths
 /// (0, or 3 from `check`); errors become exit 1 (or 2 for [`UsageError`]).
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = settings::Settings::from_cli(cli)?;
+pub fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
+    let settings = settings::Settings::from_cli(cli, layers::Given::from_matches(matches))?;
     commands::run(settings)
 }

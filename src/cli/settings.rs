@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{
-    AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, LockArgs, ModeArgs,
-    OnlineConnectArgs, OnlineLockArgs, SessionArgs, TransactionArg,
+    AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, HistoryArgs, LockArgs,
+    ModeArgs, OnlineConnectArgs, OnlineLockArgs, SessionArgs, TransactionArg,
 };
+use super::layers::{Given, Layers};
 use super::UsageError;
 use crate::config::Sources;
 use crate::dialect::SessionSettings;
@@ -148,23 +149,28 @@ impl From<TransactionArg> for TransactionMode {
     }
 }
 
-impl From<SessionArgs> for SessionSettings {
-    fn from(args: SessionArgs) -> Self {
-        SessionSettings {
-            lock_timeout: args.lock_timeout,
-            statement_timeout: args.statement_timeout,
-            init_sql: args.init_sql,
-        }
-    }
-}
-
 impl Settings {
-    /// Check `cli`; a usage mistake comes back as [`UsageError`].
-    pub(crate) fn from_cli(cli: Cli) -> anyhow::Result<Settings> {
+    /// Check `cli`, whose `given` options were typed (the others are
+    /// clap's defaults, below `DMIG_*` and `dmig.toml`); a usage mistake
+    /// comes back as [`UsageError`].
+    pub(crate) fn from_cli(cli: Cli, given: Given) -> anyhow::Result<Settings> {
         let sources = Sources {
             config_file: cli.config_file,
             migration_dir: cli.migration_dir,
         };
+        // dmig's settings, for the commands that take any: a broken
+        // dmig.toml must not stop `init` from writing a fresh one.
+        let layers = match &cli.command {
+            Command::Init
+            | Command::Completions { .. }
+            | Command::Show(_)
+            | Command::History(HistoryArgs { online: false, .. }) => Layers::flags_only(given),
+            Command::Revision(args) if !args.autogenerate.autogenerate => Layers::flags_only(given),
+            _ => Layers::load(given, &sources)?,
+        };
+        let layers = &layers;
+        let below = layers.below();
+        let seconds = |flag: u64| layers.pick("connect_timeout", flag, below.connect_timeout);
         // `--database-url` where the command connects, else before it.
         let top_url = cli.database_url;
         let online = |url: &Option<String>, timeout: u64| -> anyhow::Result<Online> {
@@ -183,7 +189,7 @@ impl Settings {
                 })?;
             Ok(Online {
                 url,
-                connect_timeout: Duration::from_secs(timeout),
+                connect_timeout: Duration::from_secs(seconds(timeout)),
             })
         };
         // What every online run takes, from its flags.
@@ -191,8 +197,12 @@ impl Settings {
             |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
                 Ok(Run {
                     online: online(&connect.database_url, connect.connect_timeout)?,
-                    session: session.into(),
-                    lock_wait: Duration::from_secs(lock.lock_wait),
+                    session: layers.session(session),
+                    lock_wait: Duration::from_secs(layers.pick(
+                        "lock_wait",
+                        lock.lock_wait,
+                        below.lock_wait,
+                    )),
                     quiet: lock.quiet,
                     format: lock.format,
                 })
@@ -204,8 +214,12 @@ impl Settings {
          -> anyhow::Result<Run> {
             Ok(Run {
                 online: online(&connect.database_url, connect.connect_timeout)?,
-                session: session.into(),
-                lock_wait: Duration::from_secs(lock.lock_wait),
+                session: layers.session(session),
+                lock_wait: Duration::from_secs(layers.pick(
+                    "lock_wait",
+                    lock.lock_wait,
+                    below.lock_wait,
+                )),
                 quiet: lock.quiet,
                 format: Format::Text,
             })
@@ -265,6 +279,8 @@ impl Settings {
                     .clone()
                     .or_else(|| top_url.clone())
                     .filter(|u| !u.trim().is_empty());
+                let mut args = args;
+                args.autogenerate.connect_timeout = seconds(args.autogenerate.connect_timeout);
                 Task::Autogenerate(Box::new(autogenerate(
                     args.name.or(args.message).unwrap_or_default(),
                     args.autogenerate,
@@ -280,7 +296,7 @@ impl Settings {
             },
             Command::Verify(args) => Task::Verify {
                 scratch_url: args.scratch_url,
-                connect_timeout: Duration::from_secs(args.connect_timeout),
+                connect_timeout: Duration::from_secs(seconds(args.connect_timeout)),
                 quiet: args.quiet,
             },
             Command::Show(args) => Task::Show {
@@ -313,7 +329,11 @@ impl Settings {
                 }),
             },
             Command::Upgrade(args) => {
-                let transaction = args.transaction.transaction.into();
+                let transaction = layers.pick(
+                    "transaction",
+                    args.transaction.transaction.into(),
+                    below.transaction,
+                );
                 match offline(&args.mode) {
                     Some(output) => Task::Render {
                         kind: Kind::Upgrade,
@@ -322,7 +342,7 @@ impl Settings {
                             args.target.as_deref().unwrap_or("base:head"),
                         )?,
                         transaction,
-                        session: args.session.into(),
+                        session: layers.session(args.session),
                         output,
                         purge: false,
                     },
@@ -331,7 +351,7 @@ impl Settings {
                             kind: Kind::Upgrade,
                             target: usage(Target::parse(args.target.as_deref().unwrap_or("head")))?,
                             transaction,
-                            strict: args.strict,
+                            strict: layers.pick("strict", args.strict, below.strict),
                             purge: false,
                         },
                         run: run(&args.connect, args.session, &args.lock)?,
@@ -339,7 +359,11 @@ impl Settings {
                 }
             }
             Command::Downgrade(args) => {
-                let transaction = args.transaction.transaction.into();
+                let transaction = layers.pick(
+                    "transaction",
+                    args.transaction.transaction.into(),
+                    below.transaction,
+                );
                 match offline(&args.mode) {
                     Some(output) => {
                         let range = match (&args.target, args.all) {
@@ -352,7 +376,7 @@ impl Settings {
                             kind: Kind::Downgrade,
                             range: usage(Range::parse_for(Kind::Downgrade, &range))?,
                             transaction,
-                            session: args.session.into(),
+                            session: layers.session(args.session),
                             output,
                             purge: false,
                         }
@@ -389,7 +413,7 @@ impl Settings {
                         kind: Kind::Redo,
                         range: Range::parse_for(Kind::Redo, &format!("head:{below}"))?,
                         transaction: TransactionMode::PerRevision,
-                        session: args.session.into(),
+                        session: layers.session(args.session),
                         output,
                         purge: false,
                     },
@@ -410,7 +434,7 @@ impl Settings {
                     kind: Kind::Stamp,
                     range: Range::parse_for(Kind::Stamp, &args.target)?,
                     transaction: TransactionMode::PerRevision,
-                    session: args.session.into(),
+                    session: layers.session(args.session),
                     output,
                     purge: args.purge,
                 },

@@ -188,6 +188,10 @@ impl Project {
         for var in PG_VARS {
             cmd.env_remove(var);
         }
+        // dmig's own settings (`DMIG_LOCK_TIMEOUT`, ...) come from the test.
+        for key in dmig::settings_file::DmigSettings::KEYS {
+            cmd.env_remove(dmig::settings_file::env_name(key));
+        }
         cmd
     }
 

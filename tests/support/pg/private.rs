@@ -73,6 +73,18 @@ impl PrivateServer {
     }
 }
 
+impl PrivateServer {
+    /// Restart the server as a standby (a `standby.signal` and no primary
+    /// to follow): it stays in recovery, answering read-only sessions, as a
+    /// hot standby does.
+    pub fn restart_as_standby(&self) {
+        self.stop();
+        fs::write(self.data.join("standby.signal"), "").expect("write standby.signal");
+        self.start_again();
+        assert_eq!(self.psql("postgres", "SELECT pg_is_in_recovery()"), "t");
+    }
+}
+
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         // No panic here: Drop also runs while a failing test unwinds.
