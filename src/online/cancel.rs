@@ -464,3 +464,53 @@ impl fmt::Display for Interruption {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_guard_sends_no_further_statement() {
+        let cancel = Cancel::new();
+        let guard = Guard::new(&cancel);
+        assert_eq!(guard.statement(|| 1), Some(1));
+        assert!(
+            !*guard.in_flight.lock().unwrap(),
+            "cleared after the statement"
+        );
+        cancel.cancel();
+        assert_eq!(guard.statement(|| 2), None);
+        assert!(!cancel.is_handled());
+        let OnlineError::Interrupted(report) = guard.interrupted(
+            Stage::Between {
+                next: "2_b\x1b[2J".into(),
+            },
+            Direction::Up,
+            vec!["1_a".into()],
+            false,
+        ) else {
+            panic!("an interruption");
+        };
+        assert!(cancel.is_handled(), "reporting means the run acted on it");
+        assert_eq!(
+            report.to_string(),
+            "interrupted before revision `2_b?[2J` (upgrade): it did not start\n  \
+             applied in this run (and still applied): 1_a"
+        );
+    }
+
+    #[test]
+    fn flags_of_the_caller_are_shared() {
+        let requested = Arc::new(AtomicBool::new(false));
+        let handled = Arc::new(AtomicBool::new(false));
+        let cancel = Cancel::with_flags(Arc::clone(&requested), Arc::clone(&handled));
+        requested.store(true, Ordering::SeqCst);
+        assert!(cancel.clone().is_cancelled());
+        cancel.mark_handled();
+        assert!(handled.load(Ordering::SeqCst));
+        assert_eq!(
+            Interruption::waiting_for_lock().to_string(),
+            "interrupted while waiting for the migration lock: nothing was applied"
+        );
+    }
+}
