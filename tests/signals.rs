@@ -358,3 +358,73 @@ fn a_signal_while_waiting_for_the_lock_ends_the_wait_with_nothing_applied() {
     assert!(!table_exists(&db, "a"));
     drop(holder);
 }
+
+// ---------------------------------------------------------------------------
+// The library's token
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_application_cancels_a_run_on_its_own_pool_through_the_token() {
+    use dmig::online::cancel::Stage;
+    use dmig::online::{Cancel, OnlineError, RunOptions};
+
+    let slow = rev(2, "slow");
+    let p = project("library_cancel")
+        .migration(&rev(1, "a"), "CREATE TABLE a (id int);\n", None)
+        .migration(
+            &slow,
+            "CREATE TABLE x (id int);\nSELECT pg_sleep(30);\n",
+            None,
+        )
+        .build();
+    let db = std::sync::Arc::new(TestDb::new("library_cancel"));
+    let revisions = dmig::source::discover(&p.path().join("migrations"))
+        .expect("discover")
+        .revisions;
+    let pool = dmig::online::connect_pool(&db.url(), &dmig::online::ConnectOptions::default())
+        .await
+        .expect("connect");
+    let cancel = Cancel::new();
+    let options = RunOptions {
+        cancel: cancel.clone(),
+        ..RunOptions::default()
+    };
+    // The application's shutdown, once the slow revision runs.
+    let watcher = {
+        let db = std::sync::Arc::clone(&db);
+        tokio::task::spawn_blocking(move || {
+            wait_until("the revision sleeps", GENEROUS, || {
+                active_queries(&db, "SELECT pg_sleep(30)") == 1
+            });
+            cancel.cancel();
+        })
+    };
+    let request = dmig::plan::Request::upgrade_to_head();
+    let result = dmig::online::migrate(
+        &pool,
+        &revisions,
+        &request,
+        &options,
+        &mut dmig::online::Silent,
+    )
+    .await;
+    watcher.await.expect("the watcher");
+    let Err(OnlineError::Interrupted(report)) = result else {
+        panic!("not interrupted: {result:?}");
+    };
+    let Stage::During(failure) = &report.stage else {
+        panic!("not stopped during the revision: {report}");
+    };
+    assert_eq!(failure.name, slow);
+    assert_eq!(report.completed, [rev(1, "a")]);
+    assert!(options.cancel.is_handled());
+    assert!(
+        report
+            .to_string()
+            .contains("the revision was rolled back: nothing of it remains"),
+        "{report}"
+    );
+    assert_eq!(active_queries(&db, "SELECT pg_sleep(30)"), 0);
+    assert!(!table_exists(&db, "x"));
+    assert_eq!(db.versions(), [version(1)]);
+    assert_eq!(advisory_locks(&db), 0);
+}
