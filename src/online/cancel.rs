@@ -263,7 +263,8 @@ pub(crate) fn supervise<B: Backend, T: Send>(
             work()
         });
         let mut first_cancel: Option<Instant> = None;
-        let mut last_sent = Instant::now();
+        let mut last_try: Option<Instant> = None;
+        let mut notified = false;
         // Until `work` ends (its sender dropped).
         while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(POLL) {
             if !guard.is_cancelled() {
@@ -271,12 +272,20 @@ pub(crate) fn supervise<B: Backend, T: Send>(
             }
             let now = Instant::now();
             let since = *first_cancel.get_or_insert(now);
-            if since == now || now.duration_since(last_sent) >= RESEND_INTERVAL {
-                last_sent = now;
-                let sent = cancel_in_flight(handle, lock_conn, guard);
-                guard.cancel.mark_handled();
-                if sent && since == now {
-                    guard.cancel.notify(Notice::CancelSent);
+            if last_try.is_none_or(|last| now.duration_since(last) >= RESEND_INTERVAL) {
+                last_try = Some(now);
+                match cancel_in_flight(handle, lock_conn, guard) {
+                    Sent::Cancel => {
+                        guard.cancel.mark_handled();
+                        if !notified {
+                            notified = true;
+                            guard.cancel.notify(Notice::CancelSent);
+                        }
+                    }
+                    // Nothing runs: the harness stops before its next statement.
+                    Sent::Nothing => guard.cancel.mark_handled(),
+                    // The work session is still connecting: next time.
+                    Sent::NotYet => {}
                 }
             }
             if now.duration_since(since) >= CANCEL_WAIT && !guard.terminated() {
@@ -302,25 +311,38 @@ pub(crate) fn supervise<B: Backend, T: Send>(
     result
 }
 
-/// Send the cancel if a statement is on the wire; whether one was.
+/// What [`cancel_in_flight`] did.
+enum Sent {
+    /// A statement was on the wire: the server was asked to cancel it.
+    Cancel,
+    /// No statement was on the wire.
+    Nothing,
+    /// One was, on a session whose process id is not known yet.
+    NotYet,
+}
+
+/// Send the cancel if a statement is on the wire.
 fn cancel_in_flight<B: Backend>(
     handle: &tokio::runtime::Handle,
     lock_conn: &Mutex<&mut B>,
     guard: &Guard,
-) -> bool {
+) -> Sent {
     let in_flight = guard
         .in_flight
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let (true, Some(pid)) = (*in_flight, guard.work_pid()) else {
-        return false;
+    if !*in_flight {
+        return Sent::Nothing;
+    }
+    let Some(pid) = guard.work_pid() else {
+        return Sent::NotYet;
     };
     let mut conn = lock_conn.lock().unwrap_or_else(PoisonError::into_inner);
     if let Err(error) = handle.block_on(B::cancel_statement(&mut **conn, pid)) {
         tracing::warn!(%error, "cancelling the running statement failed");
     }
     drop(in_flight);
-    true
+    Sent::Cancel
 }
 
 /// Wait (at most [`SETTLE_WAIT`]) until the work session is idle or gone:
