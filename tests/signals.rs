@@ -285,20 +285,7 @@ fn a_second_signal_exits_at_once() {
     // The revision swallows every cancel for 20 s, so the first signal's
     // cancel does not stop it and dmig waits.
     let p = project("second_signal")
-        .migration(
-            &rev(1, "stubborn"),
-            "DO $$\n\
-             DECLARE deadline timestamptz := clock_timestamp() + interval '20 seconds';\n\
-             BEGIN\n\
-             \x20 WHILE clock_timestamp() < deadline LOOP\n\
-             \x20   BEGIN\n\
-             \x20     PERFORM pg_sleep(0.1);\n\
-             \x20   EXCEPTION WHEN query_canceled THEN NULL;\n\
-             \x20   END;\n\
-             \x20 END LOOP;\n\
-             END $$;\n",
-            None,
-        )
+        .migration(&rev(1, "stubborn"), &stubborn(20), None)
         .build();
     let db = TestDb::new("second_signal");
     let mut running = spawn(dmig(&p, &db.url(), &["upgrade"]));
@@ -323,6 +310,63 @@ fn a_second_signal_exits_at_once() {
         "{}",
         stopped.stderr
     );
+    assert!(db.versions().is_empty());
+}
+
+/// A `DO` block that swallows every cancel for `seconds`.
+fn stubborn(seconds: u32) -> String {
+    format!(
+        "DO $$\n\
+         DECLARE deadline timestamptz := clock_timestamp() + interval '{seconds} seconds';\n\
+         BEGIN\n\
+         \x20 WHILE clock_timestamp() < deadline LOOP\n\
+         \x20   BEGIN\n\
+         \x20     PERFORM pg_sleep(0.1);\n\
+         \x20   EXCEPTION WHEN query_canceled THEN NULL;\n\
+         \x20   END;\n\
+         \x20 END LOOP;\n\
+         END $$;\n"
+    )
+}
+
+#[test]
+fn a_statement_that_ignores_the_cancel_has_its_session_terminated_before_the_lock_goes() {
+    // Non-transactional: its first statement completes and stays; the
+    // second swallows cancels for longer than dmig waits.
+    let half = rev(1, "half");
+    let p = project("terminate")
+        .migration_no_tx(
+            &half,
+            &format!("CREATE TABLE t1 (id int);\n{}", stubborn(120)),
+            None,
+        )
+        .build();
+    let db = TestDb::new("terminate");
+    let running = spawn(dmig(&p, &db.url(), &["upgrade"]));
+    wait_until("the DO block runs", GENEROUS, || {
+        running_statements(&db, "query_canceled") == 1
+    });
+    running.signal("INT");
+    let stopped = running.finish(GENEROUS);
+    stopped.assert_code(130).assert_no_panic();
+    for expected in [
+        "the statement did not stop within 30s of the cancel: terminating its session".to_owned(),
+        format!("interrupted during revision `{half}` (upgrade)"),
+        "the revision is non-transactional and is half-applied: 1 statement(s) completed"
+            .to_owned(),
+        "completed: line 1: CREATE TABLE t1 (id int);".to_owned(),
+        "its session was terminated".to_owned(),
+    ] {
+        assert!(
+            stopped.stderr.contains(&expected),
+            "{expected}\n{}",
+            stopped.stderr
+        );
+    }
+    // The block is gone with its session before dmig let go of the lock.
+    assert_eq!(running_statements(&db, "query_canceled"), 0);
+    assert_eq!(advisory_locks(&db), 0);
+    assert!(table_exists(&db, "t1"));
     assert!(db.versions().is_empty());
 }
 
