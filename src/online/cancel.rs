@@ -463,6 +463,8 @@ impl fmt::Display for Interruption {
                     failure.direction.noun(),
                     if not_started {
                         "stopped before its next statement"
+                    } else if self.terminated {
+                        "its running statement was stopped on the server"
                     } else {
                         "its running statement was cancelled on the server"
                     }
