@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{Context, Session};
-use crate::cli::args::Format;
 use anyhow::Context as _;
 
+use super::{Context, Session};
+use crate::cli::args::Format;
 use crate::cli::output::{say, Interrupts};
 use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
