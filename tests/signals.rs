@@ -285,20 +285,7 @@ fn a_second_signal_exits_at_once() {
     // The revision swallows every cancel for 20 s, so the first signal's
     // cancel does not stop it and dmig waits.
     let p = project("second_signal")
-        .migration(
-            &rev(1, "stubborn"),
-            "DO $$\n\
-             DECLARE deadline timestamptz := clock_timestamp() + interval '20 seconds';\n\
-             BEGIN\n\
-             \x20 WHILE clock_timestamp() < deadline LOOP\n\
-             \x20   BEGIN\n\
-             \x20     PERFORM pg_sleep(0.1);\n\
-             \x20   EXCEPTION WHEN query_canceled THEN NULL;\n\
-             \x20   END;\n\
-             \x20 END LOOP;\n\
-             END $$;\n",
-            None,
-        )
+        .migration(&rev(1, "stubborn"), &stubborn(20), None)
         .build();
     let db = TestDb::new("second_signal");
     let mut running = spawn(dmig(&p, &db.url(), &["upgrade"]));
@@ -323,6 +310,63 @@ fn a_second_signal_exits_at_once() {
         "{}",
         stopped.stderr
     );
+    assert!(db.versions().is_empty());
+}
+
+/// A `DO` block that swallows every cancel for `seconds`.
+fn stubborn(seconds: u32) -> String {
+    format!(
+        "DO $$\n\
+         DECLARE deadline timestamptz := clock_timestamp() + interval '{seconds} seconds';\n\
+         BEGIN\n\
+         \x20 WHILE clock_timestamp() < deadline LOOP\n\
+         \x20   BEGIN\n\
+         \x20     PERFORM pg_sleep(0.1);\n\
+         \x20   EXCEPTION WHEN query_canceled THEN NULL;\n\
+         \x20   END;\n\
+         \x20 END LOOP;\n\
+         END $$;\n"
+    )
+}
+
+#[test]
+fn a_statement_that_ignores_the_cancel_has_its_session_terminated_before_the_lock_goes() {
+    // Non-transactional: its first statement completes and stays; the
+    // second swallows cancels for longer than dmig waits.
+    let half = rev(1, "half");
+    let p = project("terminate")
+        .migration_no_tx(
+            &half,
+            &format!("CREATE TABLE t1 (id int);\n{}", stubborn(120)),
+            None,
+        )
+        .build();
+    let db = TestDb::new("terminate");
+    let running = spawn(dmig(&p, &db.url(), &["upgrade"]));
+    wait_until("the DO block runs", GENEROUS, || {
+        running_statements(&db, "query_canceled") == 1
+    });
+    running.signal("INT");
+    let stopped = running.finish(GENEROUS);
+    stopped.assert_code(130).assert_no_panic();
+    for expected in [
+        "the statement did not stop within 30s of the cancel: terminating its session".to_owned(),
+        format!("interrupted during revision `{half}` (upgrade)"),
+        "the revision is non-transactional and is half-applied: 1 statement(s) completed"
+            .to_owned(),
+        "completed: line 1: CREATE TABLE t1 (id int);".to_owned(),
+        "its session was terminated".to_owned(),
+    ] {
+        assert!(
+            stopped.stderr.contains(&expected),
+            "{expected}\n{}",
+            stopped.stderr
+        );
+    }
+    // The block is gone with its session before dmig let go of the lock.
+    assert_eq!(running_statements(&db, "query_canceled"), 0);
+    assert_eq!(advisory_locks(&db), 0);
+    assert!(table_exists(&db, "t1"));
     assert!(db.versions().is_empty());
 }
 
@@ -357,4 +401,74 @@ fn a_signal_while_waiting_for_the_lock_ends_the_wait_with_nothing_applied() {
     assert!(db.versions().is_empty());
     assert!(!table_exists(&db, "a"));
     drop(holder);
+}
+
+// ---------------------------------------------------------------------------
+// The library's token
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_application_cancels_a_run_on_its_own_pool_through_the_token() {
+    use dmig::online::cancel::Stage;
+    use dmig::online::{Cancel, OnlineError, RunOptions};
+
+    let slow = rev(2, "slow");
+    let p = project("library_cancel")
+        .migration(&rev(1, "a"), "CREATE TABLE a (id int);\n", None)
+        .migration(
+            &slow,
+            "CREATE TABLE x (id int);\nSELECT pg_sleep(30);\n",
+            None,
+        )
+        .build();
+    let db = std::sync::Arc::new(TestDb::new("library_cancel"));
+    let revisions = dmig::source::discover(&p.path().join("migrations"))
+        .expect("discover")
+        .revisions;
+    let pool = dmig::online::connect_pool(&db.url(), &dmig::online::ConnectOptions::default())
+        .await
+        .expect("connect");
+    let cancel = Cancel::new();
+    let options = RunOptions {
+        cancel: cancel.clone(),
+        ..RunOptions::default()
+    };
+    // The application's shutdown, once the slow revision runs.
+    let watcher = {
+        let db = std::sync::Arc::clone(&db);
+        tokio::task::spawn_blocking(move || {
+            wait_until("the revision sleeps", GENEROUS, || {
+                active_queries(&db, "SELECT pg_sleep(30)") == 1
+            });
+            cancel.cancel();
+        })
+    };
+    let request = dmig::plan::Request::upgrade_to_head();
+    let result = dmig::online::migrate(
+        &pool,
+        &revisions,
+        &request,
+        &options,
+        &mut dmig::online::Silent,
+    )
+    .await;
+    watcher.await.expect("the watcher");
+    let Err(OnlineError::Interrupted(report)) = result else {
+        panic!("not interrupted: {result:?}");
+    };
+    let Stage::During(failure) = &report.stage else {
+        panic!("not stopped during the revision: {report}");
+    };
+    assert_eq!(failure.name, slow);
+    assert_eq!(report.completed, [rev(1, "a")]);
+    assert!(options.cancel.is_handled());
+    assert!(
+        report
+            .to_string()
+            .contains("the revision was rolled back: nothing of it remains"),
+        "{report}"
+    );
+    assert_eq!(active_queries(&db, "SELECT pg_sleep(30)"), 0);
+    assert!(!table_exists(&db, "x"));
+    assert_eq!(db.versions(), [version(1)]);
+    assert_eq!(advisory_locks(&db), 0);
 }

@@ -263,7 +263,8 @@ pub(crate) fn supervise<B: Backend, T: Send>(
             work()
         });
         let mut first_cancel: Option<Instant> = None;
-        let mut last_sent = Instant::now();
+        let mut last_try: Option<Instant> = None;
+        let mut notified = false;
         // Until `work` ends (its sender dropped).
         while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(POLL) {
             if !guard.is_cancelled() {
@@ -271,12 +272,20 @@ pub(crate) fn supervise<B: Backend, T: Send>(
             }
             let now = Instant::now();
             let since = *first_cancel.get_or_insert(now);
-            if since == now || now.duration_since(last_sent) >= RESEND_INTERVAL {
-                last_sent = now;
-                let sent = cancel_in_flight(handle, lock_conn, guard);
-                guard.cancel.mark_handled();
-                if sent && since == now {
-                    guard.cancel.notify(Notice::CancelSent);
+            if last_try.is_none_or(|last| now.duration_since(last) >= RESEND_INTERVAL) {
+                last_try = Some(now);
+                match cancel_in_flight(handle, lock_conn, guard) {
+                    Sent::Cancel => {
+                        guard.cancel.mark_handled();
+                        if !notified {
+                            notified = true;
+                            guard.cancel.notify(Notice::CancelSent);
+                        }
+                    }
+                    // Nothing runs: the harness stops before its next statement.
+                    Sent::Nothing => guard.cancel.mark_handled(),
+                    // The work session is still connecting: next time.
+                    Sent::NotYet => {}
                 }
             }
             if now.duration_since(since) >= CANCEL_WAIT && !guard.terminated() {
@@ -302,25 +311,38 @@ pub(crate) fn supervise<B: Backend, T: Send>(
     result
 }
 
-/// Send the cancel if a statement is on the wire; whether one was.
+/// What [`cancel_in_flight`] did.
+enum Sent {
+    /// A statement was on the wire: the server was asked to cancel it.
+    Cancel,
+    /// No statement was on the wire.
+    Nothing,
+    /// One was, on a session whose process id is not known yet.
+    NotYet,
+}
+
+/// Send the cancel if a statement is on the wire.
 fn cancel_in_flight<B: Backend>(
     handle: &tokio::runtime::Handle,
     lock_conn: &Mutex<&mut B>,
     guard: &Guard,
-) -> bool {
+) -> Sent {
     let in_flight = guard
         .in_flight
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    let (true, Some(pid)) = (*in_flight, guard.work_pid()) else {
-        return false;
+    if !*in_flight {
+        return Sent::Nothing;
+    }
+    let Some(pid) = guard.work_pid() else {
+        return Sent::NotYet;
     };
     let mut conn = lock_conn.lock().unwrap_or_else(PoisonError::into_inner);
     if let Err(error) = handle.block_on(B::cancel_statement(&mut **conn, pid)) {
         tracing::warn!(%error, "cancelling the running statement failed");
     }
     drop(in_flight);
-    true
+    Sent::Cancel
 }
 
 /// Wait (at most [`SETTLE_WAIT`]) until the work session is idle or gone:
@@ -441,6 +463,8 @@ impl fmt::Display for Interruption {
                     failure.direction.noun(),
                     if not_started {
                         "stopped before its next statement"
+                    } else if self.terminated {
+                        "its running statement was stopped on the server"
                     } else {
                         "its running statement was cancelled on the server"
                     }
@@ -462,5 +486,55 @@ impl fmt::Display for Interruption {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_guard_sends_no_further_statement() {
+        let cancel = Cancel::new();
+        let guard = Guard::new(&cancel);
+        assert_eq!(guard.statement(|| 1), Some(1));
+        assert!(
+            !*guard.in_flight.lock().unwrap(),
+            "cleared after the statement"
+        );
+        cancel.cancel();
+        assert_eq!(guard.statement(|| 2), None);
+        assert!(!cancel.is_handled());
+        let OnlineError::Interrupted(report) = guard.interrupted(
+            Stage::Between {
+                next: "2_b\x1b[2J".into(),
+            },
+            Direction::Up,
+            vec!["1_a".into()],
+            false,
+        ) else {
+            panic!("an interruption");
+        };
+        assert!(cancel.is_handled(), "reporting means the run acted on it");
+        assert_eq!(
+            report.to_string(),
+            "interrupted before revision `2_b?[2J` (upgrade): it did not start\n  \
+             applied in this run (and still applied): 1_a"
+        );
+    }
+
+    #[test]
+    fn flags_of_the_caller_are_shared() {
+        let requested = Arc::new(AtomicBool::new(false));
+        let handled = Arc::new(AtomicBool::new(false));
+        let cancel = Cancel::with_flags(Arc::clone(&requested), Arc::clone(&handled));
+        requested.store(true, Ordering::SeqCst);
+        assert!(cancel.clone().is_cancelled());
+        cancel.mark_handled();
+        assert!(handled.load(Ordering::SeqCst));
+        assert_eq!(
+            Interruption::waiting_for_lock().to_string(),
+            "interrupted while waiting for the migration lock: nothing was applied"
+        );
     }
 }

@@ -300,17 +300,32 @@ where
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            let run = (revisions, request, &guard);
-            run_locked(&mut None, &mut lock_conn, work, run, events).await
+            run_locked(
+                &mut None,
+                &mut lock_conn,
+                work,
+                revisions,
+                request,
+                events,
+                &guard,
+            )
+            .await
         }
         None => match checkout(pool).await {
             Ok(mut conn) => match prepare_pooled(&mut *conn, &setup).await {
                 Ok(pid) => {
                     guard.set_work_pid(pid);
                     let mut pooled = Some(conn);
-                    let run = (revisions, request, &guard);
-                    let result =
-                        run_locked(&mut pooled, &mut lock_conn, Work::Pooled, run, events).await;
+                    let result = run_locked(
+                        &mut pooled,
+                        &mut lock_conn,
+                        Work::Pooled,
+                        revisions,
+                        request,
+                        events,
+                        &guard,
+                    )
+                    .await;
                     // The session goes back to the pool: leave it as it came.
                     if let Some(conn) = pooled.as_mut() {
                         <M::Connection as Backend>::release_work_session(conn).await;
@@ -373,8 +388,10 @@ async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,
-    (revisions, request, guard): (&[Revision], &Request, &Guard),
+    revisions: &[Revision],
+    request: &Request,
     events: &mut dyn Events,
+    guard: &Guard,
 ) -> Result<Outcome, OnlineError>
 where
     M: Manager,
@@ -431,11 +448,11 @@ where
             Some(found) => found.table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
-        let state = C::<M>::save_session(conn).await?;
-        Ok::<_, OnlineError>((table, state))
+        let session = C::<M>::save_session(conn).await?;
+        Ok::<_, OnlineError>((table, session))
     }
     .await;
-    let (table, session_state) = match prepared {
+    let (table, session) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             if single {
@@ -481,12 +498,12 @@ where
                         // A thread with no runtime: the harness makes one of
                         // its own and the session connects inside it (see
                         // `pg::local`).
-                        let session = C::<M>::dedicated_session(url, setup, pid);
-                        let mut harness = AsyncMigrationHarness::new(session);
+                        let work_session = C::<M>::dedicated_session(url, setup, pid);
+                        let mut harness = AsyncMigrationHarness::new(work_session);
                         apply::run_steps::<C<M>, _>(
                             &mut harness,
                             &planned,
-                            &session_state,
+                            &session,
                             events,
                             &mut still_locked,
                             guard,
@@ -502,7 +519,7 @@ where
                         apply::run_steps::<C<M>, _>(
                             &mut harness,
                             &planned,
-                            &session_state,
+                            &session,
                             events,
                             &mut still_locked,
                             guard,

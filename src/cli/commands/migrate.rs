@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{Context, Session};
-use crate::cli::args::Format;
 use anyhow::Context as _;
 
+use super::{Context, Session};
+use crate::cli::args::Format;
 use crate::cli::output::{say, Interrupts};
 use crate::cli::report::json;
 use crate::cli::report::progress::Progress;
@@ -36,16 +36,17 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
     // here on it stops the run, which cancels the running statement first.
     let session = Session::open(&online, options.pooled_sessions(request))?;
     let interrupts = Interrupts::catch_run().context("cannot catch signals")?;
-    options.cancel = interrupts.cancel().on_notice(|notice| match notice {
-        Notice::CancelSent => say!(
-            "interrupted: cancelling the running statement on the server; waiting until it has stopped and rolled back (a second signal exits at once)"
+    let mut progress = Progress::new(request.kind, quiet);
+    let lines = progress.lines();
+    options.cancel = interrupts.cancel().on_notice(move |notice| match notice {
+        Notice::CancelSent => lines.line(
+            "interrupted: cancelling the running statement on the server; waiting until it has stopped and rolled back (a second signal exits at once)",
         ),
-        Notice::Terminating => say!(
+        Notice::Terminating => lines.line(&format!(
             "the statement did not stop within {}s of the cancel: terminating its session",
             CANCEL_WAIT.as_secs()
-        ),
+        )),
     });
-    let mut progress = Progress::new(request.kind, quiet);
     let started = Instant::now();
     let outcome = session.runtime.block_on(online::migrate(
         &session.pool,

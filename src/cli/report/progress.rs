@@ -24,6 +24,25 @@ pub(crate) struct Progress {
     bar: ProgressBar,
     /// When the running step started, for the live line's `{step}` key.
     step_started: Arc<Mutex<Instant>>,
+    /// The live line, for [`Lines`] printed from another thread.
+    live: Arc<Mutex<ProgressBar>>,
+}
+
+/// Prints lines above the live one from any thread (the interrupt notices
+/// come from the thread supervising the run).
+#[derive(Clone)]
+pub(crate) struct Lines(Arc<Mutex<ProgressBar>>);
+
+impl Lines {
+    /// A line above the live one (or alone, when there is none).
+    pub(crate) fn line(&self, text: &str) {
+        let bar = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        bar.suspend(|| say!("{text}"));
+    }
 }
 
 impl Progress {
@@ -34,7 +53,13 @@ impl Progress {
             quiet,
             bar: ProgressBar::hidden(),
             step_started: Arc::new(Mutex::new(Instant::now())),
+            live: Arc::new(Mutex::new(ProgressBar::hidden())),
         }
+    }
+
+    /// Where other threads print lines (shown even with `--quiet`).
+    pub(crate) fn lines(&self) -> Lines {
+        Lines(Arc::clone(&self.live))
     }
 
     /// Clear the live line, if one is drawn.
@@ -101,6 +126,7 @@ impl Events for Progress {
                 );
         bar.set_style(style);
         bar.enable_steady_tick(TICK);
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = bar.clone();
         self.bar = bar;
     }
 
