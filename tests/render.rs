@@ -120,3 +120,20 @@ fn non_transactional_revision_alone() {
         &["upgrade", "--sql", "2024-01-02:2024-01-03"],
     );
 }
+
+#[test]
+fn plain_script_for_other_tools() {
+    check("basic", "upgrade_plain", &["upgrade", "--sql", "--plain"]);
+    check(
+        "basic",
+        "downgrade_plain_lock_timeout",
+        &[
+            "downgrade",
+            "--sql",
+            "head:base",
+            "--plain",
+            "--lock-timeout",
+            "2s",
+        ],
+    );
+}

@@ -52,13 +52,15 @@ pub(crate) enum Task {
     Show { target: Target, down: bool },
     /// `history` without `--online`.
     History { format: Format },
-    /// `upgrade|downgrade|stamp --sql`.
+    /// `upgrade|downgrade|stamp|redo --sql`.
     Render {
         kind: Kind,
         range: Range,
         transaction: TransactionMode,
         session: SessionSettings,
         output: Output,
+        /// How long a guarded script waits for the lock; `None` with `--plain`.
+        guard: Option<Duration>,
     },
     /// `upgrade|downgrade|stamp|redo` online.
     Migrate { request: Request, run: Run },
@@ -322,6 +324,7 @@ impl Settings {
                         transaction,
                         session: args.session.into(),
                         output,
+                        guard: guard(&args.mode, &args.lock),
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -350,6 +353,7 @@ impl Settings {
                             transaction,
                             session: args.session.into(),
                             output,
+                            guard: guard(&args.mode, &args.lock),
                         }
                     }
                     None => {
@@ -385,6 +389,7 @@ impl Settings {
                         transaction: TransactionMode::PerRevision,
                         session: args.session.into(),
                         output,
+                        guard: guard(&args.mode, &args.lock),
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -404,6 +409,7 @@ impl Settings {
                     transaction: TransactionMode::PerRevision,
                     session: args.session.into(),
                     output,
+                    guard: guard(&args.mode, &args.lock),
                 },
                 None => Task::Migrate {
                     request: Request {
@@ -487,6 +493,12 @@ fn autogenerate(
 /// the default (`--online` says so explicitly).
 fn offline(mode: &ModeArgs) -> Option<Output> {
     (mode.sql && !mode.online).then(|| Output::from_arg(mode.out.as_deref()))
+}
+
+/// How long a guarded script waits for the lock: `--lock-wait`, or `None`
+/// for a plain one (`--plain`).
+fn guard(mode: &ModeArgs, lock: &LockArgs) -> Option<Duration> {
+    (!mode.plain).then(|| Duration::from_secs(lock.lock_wait))
 }
 
 /// A range where one target is expected, or a downgrade range without its

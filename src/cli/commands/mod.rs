@@ -73,7 +73,8 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             transaction,
             session,
             output,
-        } => render::render(&cx, kind, &range, transaction, session, &output),
+            guard,
+        } => render::render(&cx, kind, &range, transaction, session, guard, &output),
         Task::Migrate { request, run } => migrate::migrate(&cx, &request, run),
         Task::Current {
             verbose,

@@ -1,6 +1,7 @@
 //! `dmig upgrade|downgrade|stamp --sql`: render a script.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -9,15 +10,17 @@ use crate::cli::output::{say, stdout_error, Interrupts};
 use crate::dialect::SessionSettings;
 use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
-use crate::render::{self, Output, ScriptOptions};
+use crate::render::{self, Guard, Output, ScriptOptions};
 
-/// Render the plan of `range` to `output`.
+/// Render the plan of `range` to `output`: guarded (waiting `guard` for the
+/// lock), or plain when `guard` is `None`.
 pub(super) fn render(
     cx: &Context,
     kind: Kind,
     range: &Range,
     transaction: TransactionMode,
     session: SessionSettings,
+    guard: Option<Duration>,
     output: &Output,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
@@ -25,7 +28,10 @@ pub(super) fn render(
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }
-    let options = ScriptOptions { session };
+    let options = ScriptOptions {
+        session,
+        guard: guard.map(|wait| Guard::new(&discovery.revisions, &planned, wait)),
+    };
     // From here on a signal removes the temp file before dmig exits.
     let interrupts = Interrupts::catch().context("cannot catch signals")?;
     let written = match render::write_script_until(&planned, &options, output, interrupts.flag()) {
