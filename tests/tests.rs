@@ -5,6 +5,7 @@ mod cli;
 mod conninfo;
 mod embedding;
 mod failures;
+mod guarded;
 mod harness;
 mod help;
 mod offline_pg;
