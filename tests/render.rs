@@ -137,3 +137,22 @@ fn plain_script_for_other_tools() {
         ],
     );
 }
+
+#[test]
+fn guarded_script_with_session_settings() {
+    check(
+        "basic",
+        "upgrade_session_settings",
+        &[
+            "upgrade",
+            "--sql",
+            "+1",
+            "--lock-wait",
+            "5",
+            "--lock-timeout",
+            "2s",
+            "--init-sql",
+            "SELECT pg_advisory_lock(0)",
+        ],
+    );
+}

@@ -111,7 +111,7 @@ fn write_header(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -
         writeln!(
             out,
             "-- A statement that waits longer than lock_timeout for a lock fails and stops the\n\
-             -- script (ON_ERROR_STOP); its revision's transaction rolls back. {resume}"
+             -- script (ON_ERROR_STOP); its revision's transaction rolls back.\n-- {resume}"
         )?;
     }
     out.write_all(b"\n")
