@@ -53,7 +53,7 @@ RESET statement_timeout;
 -- The version table: the __diesel_schema_migrations the server resolves on the search_path, used
 -- schema-qualified from here on; two of them on the search_path are refused.
 SELECT (array_agg(n.nspname::text ORDER BY s.position))[1] AS dmig_schema,
-       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg(quote_ident(n.nspname) || '.__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
+       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg('"' || replace(n.nspname, '"', '""') || '".__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
 FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position)
 JOIN pg_namespace n ON n.nspname = s.name
 JOIN pg_class c ON c.relnamespace = n.oid
