@@ -28,6 +28,10 @@ DECLARE
     holder text;
     told boolean := false;
 BEGIN
+    -- A transaction that started before this statement is psql -1's.
+    IF now() <> statement_timestamp() THEN
+        RAISE EXCEPTION 'this script runs its own transactions: run it with psql -f, not inside one (psql -1 or --single-transaction); for one transaction, render it with --transaction single';
+    END IF;
     LOOP
         IF pg_try_advisory_lock(3888674113241835903) THEN
             RETURN;

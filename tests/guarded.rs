@@ -126,6 +126,24 @@ fn a_guarded_script_run_twice_changes_nothing_the_second_time() {
 }
 
 #[test]
+fn a_guarded_script_refuses_to_run_inside_psqls_single_transaction() {
+    let p = project("dash_one").sample().build();
+    let db = TestDb::new("guarded_dash_one");
+    let up = render_to(&p, "up.sql", &["upgrade", "--sql"]);
+    let run = psql_f(&db, &up)
+        .arg("--single-transaction")
+        .output()
+        .expect("run psql -1");
+    assert_eq!(run.status.code(), Some(3));
+    assert!(
+        text(&run.stderr).contains("this script runs its own transactions: run it with psql -f, not inside one (psql -1 or --single-transaction)"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(tables(&db), "");
+}
+
+#[test]
 fn a_guarded_script_applies_only_what_online_dmig_left() {
     let p = generated(30).build();
     let half = TestDb::new("guarded_half");

@@ -38,7 +38,9 @@ pub const PSQL_SETTINGS: &str =
 /// a concurrent `CREATE INDEX CONCURRENTLY` would wait for; a blocking
 /// `pg_advisory_lock` would stall it until the wait ran out. The session's
 /// own `statement_timeout` is lifted while it waits (the wait is bounded
-/// here) and reset to the session's default after.
+/// here) and reset to the session's default after. Run inside a
+/// transaction (`psql -1`), where its `COMMIT` and the revisions' own
+/// transactions cannot work, it refuses at once.
 pub fn lock(wait: Duration) -> String {
     let holder_sql = LOCK_HOLDER_SQL.replace("$1", &LOCK_KEY.to_string());
     let seconds = wait.as_secs();
@@ -52,6 +54,10 @@ DECLARE
     holder text;
     told boolean := false;
 BEGIN
+    -- A transaction that started before this statement is psql -1's.
+    IF now() <> statement_timestamp() THEN
+        RAISE EXCEPTION 'this script runs its own transactions: run it with psql -f, not inside one (psql -1 or --single-transaction); for one transaction, render it with --transaction single';
+    END IF;
     LOOP
         IF pg_try_advisory_lock({LOCK_KEY}) THEN
             RETURN;
