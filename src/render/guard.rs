@@ -17,8 +17,9 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::dialect::postgres::Postgres;
 use crate::dialect::psql::{self, Expectations};
-use crate::dialect::{postgres::VERSION_TABLE_DDL, VersionTable, VERSION_TABLE};
+use crate::dialect::{Dialect, VersionTable, VERSION_TABLE};
 use crate::model::{printable, Direction, Revision, Version};
 use crate::plan::{Kind, Plan, Position, Step};
 
@@ -175,7 +176,12 @@ impl Guard {
         }
         let writes_rows = plan.steps.iter().any(|s| s.direction == Direction::Up);
         if writes_rows {
-            writeln!(out, "{VERSION_TABLE_DDL}\n{}", psql::locate_created_table())?;
+            writeln!(
+                out,
+                "{}\n{}",
+                Postgres.create_version_table(),
+                psql::locate_created_table()
+            )?;
         } else {
             writeln!(
                 out,
@@ -264,5 +270,55 @@ impl Guard {
     /// Release the lock at the end.
     pub(super) fn unlock(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", psql::unlock())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SqlSource;
+    use crate::plan::{plan_range, Range, TransactionMode};
+
+    fn revisions() -> Vec<Revision> {
+        (1..=5)
+            .map(|i| Revision {
+                version: Version::from_dir_name(&format!("{i}_r")),
+                name: format!("{i}_r"),
+                up: SqlSource::Embedded("select 1;"),
+                down: Some(SqlSource::Embedded("select 1;")),
+                run_in_transaction: true,
+            })
+            .collect()
+    }
+
+    fn guard(kind: Kind, range: &str) -> Guard {
+        let revisions = revisions();
+        let range = Range::parse_for(kind, range).expect("range");
+        let plan =
+            plan_range(&revisions, kind, &range, TransactionMode::PerRevision).expect("plan");
+        Guard::new(&revisions, &plan, Duration::from_secs(1))
+    }
+
+    fn versions(list: &[Version]) -> Vec<&str> {
+        list.iter().map(Version::as_str).collect()
+    }
+
+    #[test]
+    fn an_upgrade_needs_what_is_below_from_and_knows_what_is_above_to() {
+        let g = guard(Kind::Upgrade, "2:4");
+        assert_eq!(versions(&g.must_be_applied), ["1", "2"]);
+        assert_eq!(g.ceiling.as_ref().map(Version::as_str), Some("4"));
+        assert_eq!(versions(&g.known_newer), ["5"]);
+    }
+
+    #[test]
+    fn a_downgrade_refuses_anything_newer_than_from() {
+        let g = guard(Kind::Downgrade, "3:base");
+        assert!(g.must_be_applied.is_empty());
+        assert_eq!(g.ceiling.as_ref().map(Version::as_str), Some("3"));
+        assert!(g.known_newer.is_empty());
+        let redo = guard(Kind::Redo, "head:-2");
+        assert_eq!(versions(&redo.must_be_applied), ["1", "2", "3"]);
+        assert_eq!(redo.ceiling.as_ref().map(Version::as_str), Some("5"));
     }
 }
