@@ -1,4 +1,4 @@
-//! The offline sink: a [`Plan`] rendered as a PostgreSQL script for psql.
+//! The offline sink: a [`Plan`](crate::plan::Plan) rendered as a PostgreSQL script for psql.
 //! Pure: [`script`] writes into any `io::Write`, streams revision by
 //! revision, and is byte-identical for the same inputs (no clock, no
 //! absolute path); [`guard`] makes it safe to run on any database state
