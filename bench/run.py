@@ -41,8 +41,8 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = "dmig_bench_"
 MIB = 1024.0  # ru_maxrss is in KiB on Linux
 
-GROUPS = ["offline", "upgrade", "single", "downgrade", "status", "autogen"]
-ONLINE_GROUPS = ["upgrade", "single", "downgrade", "status", "autogen"]
+GROUPS = ["offline", "upgrade", "single", "guarded", "downgrade", "status", "autogen"]
+ONLINE_GROUPS = ["upgrade", "single", "guarded", "downgrade", "status", "autogen"]
 
 # Environment variables that would change what dmig or psql does behind the
 # harness's back; the harness always passes explicit flags instead.
@@ -464,7 +464,8 @@ class Bench:
 
     def render(self, n: int, kind: str) -> Path:
         """dmig's own rendered script for corpus n (untimed): kind is
-        'upgrade', 'single' or 'downgrade'."""
+        'upgrade' (guarded, the default), 'plain' (upgrade --plain), 'single'
+        or 'downgrade'."""
         key = (n, kind)
         if key in self.rendered:
             return self.rendered[key]
@@ -473,6 +474,8 @@ class Bench:
         cmd = [self.dmig, "--migration-dir", str(migrations)]
         if kind == "upgrade":
             cmd += ["upgrade", "--sql", "--out", str(out)]
+        elif kind == "plain":
+            cmd += ["upgrade", "--sql", "--plain", "--out", str(out)]
         elif kind == "single":
             cmd += ["upgrade", "--sql", "--transaction", "single", "--out", str(out)]
         else:
@@ -593,6 +596,38 @@ class Bench:
             if n == 1000:
                 dmig_row.cpu_of = peer
                 dmig_row.target += ", client CPU ≤ diesel's"
+
+    # -- group 3b: what the guards of a psql script cost ----------------
+
+    def guarded(self) -> None:
+        for n in self.args.online_n:
+            guarded = self.render(n, "upgrade")
+            plain = self.render(n, "plain")
+            self.add_pair(
+                Variant(
+                    "guarded",
+                    "psql -f guarded script",
+                    n,
+                    False,
+                    "psql -X -q -v ON_ERROR_STOP=1 -f script_N_upgrade.sql URL  (script: dmig upgrade --sql)",
+                    prepare=lambda rep, n=n: self.fresh_db(f"guarded_{n}_guarded"),
+                    argv=lambda url, s=guarded: self.psql_file(s, url),
+                    verify=lambda url, out, n=n: self.expect(url, n, n + 1),
+                    cleanup=self.drop_url,
+                    target="≤ 1.05× floor" if n == 1000 else "",
+                ),
+                Variant(
+                    "guarded",
+                    "psql -f plain script (floor)",
+                    n,
+                    True,
+                    "psql -X -q -v ON_ERROR_STOP=1 -f script_N_plain.sql URL  (script: dmig upgrade --sql --plain)",
+                    prepare=lambda rep, n=n: self.fresh_db(f"guarded_{n}_plain"),
+                    argv=lambda url, s=plain: self.psql_file(s, url),
+                    verify=lambda url, out, n=n: self.expect(url, n, n + 1),
+                    cleanup=self.drop_url,
+                ),
+            )
 
     # -- group 4: downgrade to base -------------------------------------
 
@@ -858,6 +893,8 @@ class Bench:
                     self.upgrade(single=False)
                 elif g == "single":
                     self.upgrade(single=True)
+                elif g == "guarded":
+                    self.guarded()
                 elif g == "downgrade":
                     self.downgrade()
                 elif g == "status":
@@ -912,7 +949,8 @@ def verdict(v: Variant, by_key: dict[tuple[str, int, str], Variant]) -> str:
     ok = True
     rss_cap = 10 * MIB if v.group == "offline" else 12 * MIB
     peak = max(s.rss_kib for s in v.samples)
-    if v.group != "autogen" and (v.group != "offline" or v.n == 1000):
+    # The guarded group times psql against psql: its RSS is psql's.
+    if v.group not in ("autogen", "guarded") and (v.group != "offline" or v.n == 1000):
         ok &= peak <= rss_cap
     floor = v.floor_of
     floor_wall = statistics.median(s.wall_s for s in floor.samples) if floor and floor.samples else None
@@ -923,7 +961,7 @@ def verdict(v: Variant, by_key: dict[tuple[str, int, str], Variant]) -> str:
         if base is None or not base.samples:
             return f"{v.target}: n/a"
         ok &= wall <= 10 * statistics.median(s.wall_s for s in base.samples)
-    elif v.group in ("upgrade", "single", "downgrade") and v.n == 1000:
+    elif v.group in ("upgrade", "single", "guarded", "downgrade") and v.n == 1000:
         limit = 1.1 if v.group == "single" else 1.05
         if floor_wall is None:
             return f"{v.target}: n/a (floor failed)"
@@ -1188,7 +1226,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--psql", default=None, help="psql binary (default: the newest /usr/lib/postgresql/*/bin/psql, else psql on PATH)")
     p.add_argument("--work", type=Path, default=REPO / "bench" / "work", help="corpora and scratch files (default bench/work)")
     p.add_argument("--offline-n", type=parse_ns, default=None, help="N for the offline group, e.g. 1000+10000")
-    p.add_argument("--online-n", type=parse_ns, default=None, help="N for upgrade/single, e.g. 100+1000")
+    p.add_argument("--online-n", type=parse_ns, default=None, help="N for upgrade/single/guarded, e.g. 100+1000")
     p.add_argument("--downgrade-n", type=parse_ns, default=None, help="N for downgrade (default 1000)")
     p.add_argument("--status-n", type=parse_ns, default=None, help="N for status/current (default 1000)")
     p.add_argument("--autogen-n", type=parse_ns, default=None, help="tables for the autogen group (default 1000)")

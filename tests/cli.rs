@@ -23,8 +23,9 @@ fn upgrade_sql_prints_only_the_script_on_stdout() {
     let output = out.get_output();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("-- dmig "), "{stdout}");
-    assert!(stdout
-        .contains("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240102000000');"));
+    assert!(stdout.contains(
+        "INSERT INTO :\"dmig_schema\".__diesel_schema_migrations (version) VALUES ('20240102000000');"
+    ));
     assert!(
         output.stderr.is_empty(),
         "stderr: {}",
@@ -512,7 +513,11 @@ fn options_that_do_nothing_for_a_command_are_refused_there() {
             "--transaction",
         ),
         (&["upgrade", "--sql", "--strict"][..], "--strict"),
-        (&["upgrade", "--sql", "--lock-wait", "5"][..], "--lock-wait"),
+        (
+            &["upgrade", "--sql", "--plain", "--lock-wait", "5"][..],
+            "--lock-wait",
+        ),
+        (&["upgrade", "--plain"][..], "--plain"),
         (
             &["downgrade", "--sql", "head:base", "--connect-timeout", "3"][..],
             "--connect-timeout",

@@ -8,18 +8,18 @@ use predicates::prelude::*;
 use crate::support::pg::TestDb;
 use crate::support::project::{project, Project, ProjectBuilder, SAMPLE_VERSIONS};
 
-fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
+pub(crate) fn dmig(p: &Project, db: &TestDb) -> assert_cmd::Command {
     let mut cmd = p.dmig();
     cmd.env("DATABASE_URL", db.url());
     cmd
 }
 
 /// Render `args` offline and run the script with psql on `db`.
-fn offline(p: &Project, db: &TestDb, args: &[&str]) {
+pub(crate) fn offline(p: &Project, db: &TestDb, args: &[&str]) {
     db.run_script(&p.render(args));
 }
 
-fn assert_same_database(online: &TestDb, offline: &TestDb) {
+pub(crate) fn assert_same_database(online: &TestDb, offline: &TestDb) {
     assert_eq!(online.versions(), offline.versions(), "version rows differ");
     assert_eq!(
         online.schema_dump(),

@@ -120,3 +120,39 @@ fn non_transactional_revision_alone() {
         &["upgrade", "--sql", "2024-01-02:2024-01-03"],
     );
 }
+
+#[test]
+fn plain_script_for_other_tools() {
+    check("basic", "upgrade_plain", &["upgrade", "--sql", "--plain"]);
+    check(
+        "basic",
+        "downgrade_plain_lock_timeout",
+        &[
+            "downgrade",
+            "--sql",
+            "head:base",
+            "--plain",
+            "--lock-timeout",
+            "2s",
+        ],
+    );
+}
+
+#[test]
+fn guarded_script_with_session_settings() {
+    check(
+        "basic",
+        "upgrade_session_settings",
+        &[
+            "upgrade",
+            "--sql",
+            "+1",
+            "--lock-wait",
+            "5",
+            "--lock-timeout",
+            "2s",
+            "--init-sql",
+            "SELECT pg_advisory_lock(0)",
+        ],
+    );
+}

@@ -6,6 +6,7 @@ mod conninfo;
 mod dmig_toml;
 mod embedding;
 mod failures;
+mod guarded;
 mod harness;
 mod help;
 mod offline_pg;

@@ -110,6 +110,9 @@ pub struct ModeArgs {
     /// With --sql: write to this file, or into this directory (e.g. sql-out/).
     #[arg(long, value_name = "FILE|DIR", requires = "sql")]
     pub out: Option<PathBuf>,
+    /// With --sql: plain SQL for tools other than psql, without the guards (no lock, no checks, no skipping applied revisions).
+    #[arg(long, requires = "sql")]
+    pub plain: bool,
 }
 
 /// What every session that runs revisions starts with (and the top of a script).
@@ -153,12 +156,12 @@ pub struct ConnectArgs {
 /// Options of commands that change the database.
 #[derive(Debug, Args, Clone)]
 pub struct LockArgs {
-    /// Seconds to wait for another migrator's lock before giving up.
+    /// Seconds to wait for another migrator's lock before giving up (with --sql: how long the script waits).
     #[arg(
         long,
         value_name = "SECONDS",
         default_value_t = 60,
-        conflicts_with = "sql"
+        conflicts_with = "plain"
     )]
     pub lock_wait: u64,
     /// Print nothing but errors.

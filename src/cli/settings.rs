@@ -53,7 +53,7 @@ pub(crate) enum Task {
     Show { target: Target, down: bool },
     /// `history` without `--online`.
     History { format: Format },
-    /// `upgrade|downgrade|stamp --sql`.
+    /// `upgrade|downgrade|stamp|redo --sql`.
     Render {
         kind: Kind,
         range: Range,
@@ -62,6 +62,8 @@ pub(crate) enum Task {
         output: Output,
         /// `stamp --sql --purge`.
         purge: bool,
+        /// How long a guarded script waits for the lock; `None` with `--plain`.
+        guard: Option<Duration>,
     },
     /// `upgrade|downgrade|stamp|redo` online.
     Migrate { request: Request, run: Run },
@@ -207,6 +209,13 @@ impl Settings {
                     format: lock.format,
                 })
             };
+        // How long a guarded script waits for the lock (flag > DMIG_LOCK_WAIT >
+        // dmig.toml, as online); `None` for a plain script.
+        let guard = |mode: &ModeArgs, lock: &LockArgs| -> Option<Duration> {
+            (!mode.plain).then(|| {
+                Duration::from_secs(layers.pick("lock_wait", lock.lock_wait, below.lock_wait))
+            })
+        };
         // The same for `database setup|reset`, which are always online.
         let setup = |connect: &OnlineConnectArgs,
                      session: SessionArgs,
@@ -345,6 +354,7 @@ impl Settings {
                         session: layers.session(args.session),
                         output,
                         purge: false,
+                        guard: guard(&args.mode, &args.lock),
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -379,6 +389,7 @@ impl Settings {
                             session: layers.session(args.session),
                             output,
                             purge: false,
+                            guard: guard(&args.mode, &args.lock),
                         }
                     }
                     None => {
@@ -416,6 +427,7 @@ impl Settings {
                         session: layers.session(args.session),
                         output,
                         purge: false,
+                        guard: guard(&args.mode, &args.lock),
                     },
                     None => Task::Migrate {
                         request: Request {
@@ -437,6 +449,7 @@ impl Settings {
                     session: layers.session(args.session),
                     output,
                     purge: args.purge,
+                    guard: guard(&args.mode, &args.lock),
                 },
                 None => Task::Migrate {
                     request: Request {

@@ -5,6 +5,7 @@
 //! cannot drift apart. Pure: text in, text out.
 
 pub mod postgres;
+pub mod psql;
 
 use crate::model::Version;
 
@@ -12,29 +13,67 @@ use crate::model::Version;
 pub const VERSION_TABLE: &str = "__diesel_schema_migrations";
 
 /// The version table as a run refers to it: by its bare name (resolved on
-/// the session's `search_path`, as Diesel does), or qualified with the schema
-/// it was found in once a run has resolved it.
+/// the session's `search_path`, as Diesel does), qualified with the schema
+/// it was found in once a run has resolved it, or, in a guarded psql script,
+/// qualified with a psql variable the script sets when it has looked the
+/// table up (`:"dmig_schema".__diesel_schema_migrations`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VersionTable {
     schema: Option<String>,
+    psql_variable: bool,
+}
+
+/// Where a [`VersionTable`] lives, as a statement names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableSchema<'a> {
+    /// Unqualified: the server resolves the name on the `search_path`.
+    SearchPath,
+    /// This schema.
+    Named(&'a str),
+    /// The schema held by this psql variable (set by the script itself).
+    PsqlVariable(&'a str),
 }
 
 impl VersionTable {
     /// The bare name, resolved by the server on each statement.
     pub fn unqualified() -> VersionTable {
-        VersionTable { schema: None }
+        VersionTable::default()
     }
 
     /// The table in `schema`.
     pub fn in_schema(schema: impl Into<String>) -> VersionTable {
         VersionTable {
             schema: Some(schema.into()),
+            psql_variable: false,
         }
     }
 
-    /// The schema, once resolved.
+    /// The table in the schema psql variable `variable` holds: statements
+    /// name it `:"variable".__diesel_schema_migrations`, which psql expands
+    /// to a quoted identifier. Only for scripts that set the variable.
+    pub fn in_psql_variable(variable: impl Into<String>) -> VersionTable {
+        VersionTable {
+            schema: Some(variable.into()),
+            psql_variable: true,
+        }
+    }
+
+    /// The schema, once resolved (`None` when unqualified or held in a
+    /// psql variable; see [`VersionTable::location`]).
     pub fn schema(&self) -> Option<&str> {
-        self.schema.as_deref()
+        match self.location() {
+            TableSchema::Named(schema) => Some(schema),
+            _ => None,
+        }
+    }
+
+    /// Where the table lives, as a statement must name it.
+    pub fn location(&self) -> TableSchema<'_> {
+        match (&self.schema, self.psql_variable) {
+            (None, _) => TableSchema::SearchPath,
+            (Some(schema), false) => TableSchema::Named(schema),
+            (Some(variable), true) => TableSchema::PsqlVariable(variable),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! PostgreSQL's bookkeeping SQL.
 
-use super::{Dialect, SessionSettings, VersionTable, VERSION_TABLE};
+use super::{Dialect, SessionSettings, TableSchema, VersionTable, VERSION_TABLE};
 use crate::model::Version;
 
 /// Diesel's bookkeeping DDL, byte for byte (`setup_migration_table.sql`).
@@ -295,9 +295,17 @@ const RESERVED: &[&str] = &[
 
 /// The version table's name as a statement writes it.
 pub fn version_table_sql(table: &VersionTable) -> String {
-    match table.schema() {
-        Some(schema) => format!("{}.{VERSION_TABLE}", quote_ident(schema)),
-        None => VERSION_TABLE.to_owned(),
+    qualified_sql(table, VERSION_TABLE)
+}
+
+/// `name` in the version table's schema, as a statement writes it (for
+/// tables kept beside it): `"app".name`, `:"dmig_schema".name` in a guarded
+/// script, or the bare name.
+pub fn qualified_sql(table: &VersionTable, name: &str) -> String {
+    match table.location() {
+        TableSchema::Named(schema) => format!("{}.{name}", quote_ident(schema)),
+        TableSchema::PsqlVariable(variable) => format!(":\"{variable}\".{name}"),
+        TableSchema::SearchPath => name.to_owned(),
     }
 }
 

@@ -1,10 +1,12 @@
-//! The plain script: header, session settings, the version table, then each
-//! step in its transaction.
+//! The script: header, session settings, the version table, then each step
+//! in its transaction. Guarded by default ([`super::guard`] adds the lock,
+//! the checks and a skip per revision); plain (`--plain`) without them.
 
 use std::io::{self, Write};
 
+use super::guard::Guard;
 use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
-use crate::dialect::{Dialect, SessionSettings, VersionTable};
+use crate::dialect::{psql, Dialect, SessionSettings, VersionTable};
 use crate::model::{printable, Direction};
 use crate::plan::{Kind, Plan, Purge, Step, TransactionMode};
 
@@ -20,23 +22,50 @@ pub struct ScriptOptions {
     /// What the script's session starts with (`--lock-timeout`,
     /// `--statement-timeout`, `--init-sql`), after Diesel's settings.
     pub session: SessionSettings,
+    /// The guards of a psql script (see [`Guard::new`]); `None` renders
+    /// plain SQL (`--plain`), for tools other than psql.
+    pub guard: Option<Guard>,
 }
 
 /// Render `plan` to `out`.
 pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> io::Result<()> {
     let single = plan.transaction == TransactionMode::Single || plan.kind == Kind::Stamp;
-    let table = VersionTable::unqualified();
-    write_header(plan, out)?;
+    let guard = options.guard.as_ref();
+    write_header(plan, options, out)?;
+    if let Some(guard) = guard {
+        guard.psql_settings(out)?;
+    }
+    writeln!(out, "{SESSION_SETTINGS_SQL}\n")?;
+    if let Some(guard) = guard {
+        guard.lock(out)?;
+    }
     write_session(&options.session, out)?;
     if single {
         out.write_all(b"BEGIN;\n\n")?;
     }
-    writeln!(out, "{}\n", Postgres.create_version_table())?;
-    for step in &plan.steps {
-        match &step.sql {
-            Some(body) => write_step(step, body, &table, single, out)?,
-            None => write_stamp_step(step, &table, out)?,
+    let table = match guard {
+        Some(guard) => {
+            guard.prepare(plan, out)?;
+            psql::version_table()
         }
+        None => {
+            writeln!(out, "{}\n", Postgres.create_version_table())?;
+            VersionTable::unqualified()
+        }
+    };
+    for step in &plan.steps {
+        write_step_comment(step, out)?;
+        if let Some(guard) = guard {
+            guard.open_step(step, &table, out)?;
+        }
+        match &step.sql {
+            Some(body) => write_step(step, body, &table, single, guard.is_some(), out)?,
+            None => writeln!(out, "{}", bookkeeping(step, &table))?,
+        }
+        if let Some(guard) = guard {
+            guard.close_step(out)?;
+        }
+        out.write_all(b"\n")?;
     }
     if let Some(purge) = &plan.purge {
         write_purge(purge, &table, out)?;
@@ -44,10 +73,13 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
     if single {
         out.write_all(b"COMMIT;\n")?;
     }
+    if let Some(guard) = guard {
+        guard.unlock(out)?;
+    }
     Ok(())
 }
 
-fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
+fn write_header(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> io::Result<()> {
     let count = plan.steps.len();
     let noun = if count == 1 { "revision" } else { "revisions" };
     let grouping = match (plan.kind, plan.transaction) {
@@ -66,8 +98,29 @@ fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
         plan.from,
         plan.to,
     )?;
-    writeln!(out, "-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n")?;
-    writeln!(out, "{SESSION_SETTINGS_SQL}\n")
+    match &options.guard {
+        Some(guard) => guard.header(out)?,
+        None => out.write_all(
+            b"-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n\
+              -- A plain script (--plain): it does not stop at an error unless the tool running it\n\
+              -- does, takes no migration lock (it may run alongside another migrator), does not\n\
+              -- check where the database is, and does not skip revisions already applied, so it\n\
+              -- runs once, on a database at its FROM, and cannot be run again after a failure.\n",
+        )?,
+    }
+    if options.session.lock_timeout.is_some() {
+        let resume = if options.guard.is_some() {
+            "Run the script again to resume at that revision."
+        } else {
+            "Render a script from the version reached to go on."
+        };
+        writeln!(
+            out,
+            "-- A statement that waits longer than lock_timeout for a lock fails and stops the\n\
+             -- script (ON_ERROR_STOP); its revision's transaction rolls back.\n-- {resume}"
+        )?;
+    }
+    out.write_all(b"\n")
 }
 
 /// The user's session settings, after Diesel's; nothing when there are none,
@@ -75,12 +128,6 @@ fn write_header(plan: &Plan<'_>, out: &mut dyn Write) -> io::Result<()> {
 fn write_session(session: &SessionSettings, out: &mut dyn Write) -> io::Result<()> {
     if session.is_empty() {
         return Ok(());
-    }
-    if session.lock_timeout.is_some() {
-        out.write_all(
-            b"-- A statement that waits longer than lock_timeout for a lock fails, and the script\n\
-              -- stops there (ON_ERROR_STOP); its revision's transaction rolls back.\n",
-        )?;
     }
     for statement in Postgres.session_statements(session) {
         writeln!(out, "{statement}")?;
@@ -96,21 +143,31 @@ fn bookkeeping(step: &Step<'_>, table: &VersionTable) -> String {
     }
 }
 
+/// `-- Running upgrade 20240101120000 (2024-01-01-120000_create_users)`,
+/// or `-- Stamping ...` for a stamp.
+fn write_step_comment(step: &Step<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let verb = match (step.sql.is_some(), step.direction) {
+        (true, direction) => format!("Running {}", direction.noun()),
+        (false, Direction::Up) => "Stamping".to_owned(),
+        (false, Direction::Down) => "Unstamping".to_owned(),
+    };
+    writeln!(
+        out,
+        "-- {verb} {} ({})",
+        step.revision.version,
+        printable(&step.revision.name)
+    )
+}
+
 fn write_step(
     step: &Step<'_>,
     body: &str,
     table: &VersionTable,
     single: bool,
+    guarded: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let revision = step.revision;
-    writeln!(
-        out,
-        "-- Running {} {} ({})",
-        step.direction.noun(),
-        revision.version,
-        printable(&revision.name)
-    )?;
     let own_transaction = !single && revision.run_in_transaction;
     if !revision.run_in_transaction {
         out.write_all(
@@ -119,29 +176,37 @@ fn write_step(
     } else if own_transaction {
         out.write_all(b"BEGIN;\n")?;
     }
-    write_terminated(body, out)?;
+    if guarded {
+        // Inside `\if`: a body that does not lex (an open quote or comment)
+        // could swallow the `\endif`. The planner refuses such files; a plan
+        // built otherwise is refused here.
+        let body = crate::sql::try_terminated(body).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} of `{}` cannot go into a guarded script: {error}",
+                    step.file().file_name(),
+                    printable(&revision.name)
+                ),
+            )
+        })?;
+        writeln!(out, "{body}")?;
+    } else {
+        write_terminated(body, out)?;
+    }
     if postgres::may_change_search_path(body) {
-        writeln!(out, "{RESET_SEARCH_PATH_SQL}")?;
+        let restore = if guarded {
+            psql::RESTORE_SEARCH_PATH
+        } else {
+            RESET_SEARCH_PATH_SQL
+        };
+        writeln!(out, "{restore}")?;
     }
     writeln!(out, "{}", bookkeeping(step, table))?;
     if own_transaction {
         out.write_all(b"COMMIT;\n")?;
     }
-    out.write_all(b"\n")
-}
-
-fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) -> io::Result<()> {
-    let verb = match step.direction {
-        Direction::Up => "Stamping",
-        Direction::Down => "Unstamping",
-    };
-    writeln!(
-        out,
-        "-- {verb} {} ({})\n{}\n",
-        step.revision.version,
-        printable(&step.revision.name),
-        bookkeeping(step, table)
-    )
+    Ok(())
 }
 
 /// A stamp's `--purge`: the rows no revision on disk provides go.

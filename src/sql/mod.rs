@@ -184,6 +184,25 @@ pub fn terminated(sql: &str) -> std::borrow::Cow<'_, str> {
         ends_in_line_comment: true,
         is_empty: false,
     });
+    finish(body, tail)
+}
+
+/// [`terminated`], or the lexer's error when `sql` does not lex: what goes
+/// inside a psql `\if` branch must leave psql's lexer where it found it, or
+/// an open quote or comment would swallow the `\endif`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(dmig::sql::try_terminated("SELECT 1").unwrap(), "SELECT 1;");
+/// assert!(dmig::sql::try_terminated("SELECT 1 /* open").is_err());
+/// ```
+pub fn try_terminated(sql: &str) -> Result<std::borrow::Cow<'_, str>, LexError> {
+    let body = sql.trim_end();
+    Ok(finish(body, tail(body)?))
+}
+
+fn finish(body: &str, tail: Tail) -> std::borrow::Cow<'_, str> {
     match (tail.needs_semicolon, tail.ends_in_line_comment) {
         (true, true) => format!("{body}\n;").into(),
         (true, false) => format!("{body};").into(),

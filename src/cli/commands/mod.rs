@@ -74,7 +74,17 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             session,
             output,
             purge,
-        } => render::render(&cx, kind, &range, transaction, session, &output, purge),
+            guard,
+        } => render::render(
+            &cx,
+            kind,
+            &range,
+            transaction,
+            session,
+            guard,
+            &output,
+            purge,
+        ),
         Task::Migrate { request, run } => migrate::migrate(&cx, &request, run),
         Task::Current {
             verbose,

@@ -1,6 +1,7 @@
 //! `dmig upgrade|downgrade|stamp --sql`: render a script.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 
@@ -9,16 +10,18 @@ use crate::cli::output::{say, stdout_error, Interrupts};
 use crate::dialect::SessionSettings;
 use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
-use crate::render::{self, Output, ScriptOptions};
+use crate::render::{self, Guard, Output, ScriptOptions};
 
-/// Render the plan of `range` to `output` (a stamp's with `purge`: the
-/// script also deletes the rows no revision on disk provides).
+/// Render the plan of `range` to `output`: guarded (waiting `guard` for the
+/// lock), or plain when `guard` is `None`; a stamp's with `purge` also
+/// deletes the rows no revision on disk provides.
 pub(super) fn render(
     cx: &Context,
     kind: Kind,
     range: &Range,
     transaction: TransactionMode,
     session: SessionSettings,
+    guard: Option<Duration>,
     output: &Output,
     purge: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -30,7 +33,10 @@ pub(super) fn render(
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }
-    let options = ScriptOptions { session };
+    let options = ScriptOptions {
+        session,
+        guard: guard.map(|wait| Guard::new(&discovery.revisions, &planned, wait)),
+    };
     // From here on a signal removes the temp file before dmig exits.
     let interrupts = Interrupts::catch().context("cannot catch signals")?;
     let written = match render::write_script_until(&planned, &options, output, interrupts.flag()) {
