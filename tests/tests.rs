@@ -7,6 +7,7 @@ mod embedding;
 mod failures;
 mod harness;
 mod help;
+mod lockwait;
 mod offline_pg;
 mod online;
 mod output;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::args::{
     AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, LockArgs, ModeArgs,
-    OnlineConnectArgs, OnlineLockArgs, SessionArgs, TransactionArg,
+    OnlineConnectArgs, OnlineLockArgs, RetryArgs, SessionArgs, TransactionArg,
 };
 use super::UsageError;
 use crate::config::Sources;
@@ -88,6 +88,8 @@ pub(crate) struct Run {
     pub session: SessionSettings,
     /// How long to wait for the migration lock.
     pub lock_wait: Duration,
+    /// `--retries`: how often a revision that could not get a lock is retried.
+    pub retries: u32,
     /// Print nothing but errors.
     pub quiet: bool,
     /// What goes to stdout at the end.
@@ -185,16 +187,20 @@ impl Settings {
             })
         };
         // What every online run takes, from its flags.
-        let run =
-            |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
-                Ok(Run {
-                    online: online(&connect.database_url, connect.connect_timeout)?,
-                    session: session.into(),
-                    lock_wait: Duration::from_secs(lock.lock_wait),
-                    quiet: lock.quiet,
-                    format: lock.format,
-                })
-            };
+        let run = |connect: &ConnectArgs,
+                   session: SessionArgs,
+                   retry: RetryArgs,
+                   lock: &LockArgs|
+         -> anyhow::Result<Run> {
+            Ok(Run {
+                online: online(&connect.database_url, connect.connect_timeout)?,
+                session: session.into(),
+                lock_wait: Duration::from_secs(lock.lock_wait),
+                retries: retry.retries,
+                quiet: lock.quiet,
+                format: lock.format,
+            })
+        };
         // The same for `database setup|reset`, which are always online.
         let setup = |connect: &OnlineConnectArgs,
                      session: SessionArgs,
@@ -204,6 +210,7 @@ impl Settings {
                 online: online(&connect.database_url, connect.connect_timeout)?,
                 session: session.into(),
                 lock_wait: Duration::from_secs(lock.lock_wait),
+                retries: lock.retries,
                 quiet: lock.quiet,
                 format: Format::Text,
             })
@@ -330,7 +337,7 @@ impl Settings {
                             transaction,
                             strict: args.strict,
                         },
-                        run: run(&args.connect, args.session, &args.lock)?,
+                        run: run(&args.connect, args.session, args.retry, &args.lock)?,
                     },
                 }
             }
@@ -366,7 +373,7 @@ impl Settings {
                                 transaction,
                                 strict: false,
                             },
-                            run: run(&args.connect, args.session, &args.lock)?,
+                            run: run(&args.connect, args.session, args.retry, &args.lock)?,
                         }
                     }
                 }
@@ -393,7 +400,7 @@ impl Settings {
                             transaction: TransactionMode::PerRevision,
                             strict: false,
                         },
-                        run: run(&args.connect, args.session, &args.lock)?,
+                        run: run(&args.connect, args.session, args.retry, &args.lock)?,
                     },
                 }
             }
@@ -412,7 +419,12 @@ impl Settings {
                         transaction: TransactionMode::PerRevision,
                         strict: false,
                     },
-                    run: run(&args.connect, args.session, &args.lock)?,
+                    run: run(
+                        &args.connect,
+                        args.session,
+                        RetryArgs::default(),
+                        &args.lock,
+                    )?,
                 },
             },
         };

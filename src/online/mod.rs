@@ -6,7 +6,8 @@
 //!   [`Backend`];
 //! - [`backend`]: what differs per database system; [`pg`] is PostgreSQL;
 //! - [`lock`]: the policy around the migration lock;
-//! - [`failure`]: what a failed run reports.
+//! - [`failure`]: what a failed run reports;
+//! - [`waits`]: lock waits of the revisions, watched and retried.
 //!
 //! `AsyncMigrationHarness` runs Diesel's synchronous harness inside
 //! `tokio::task::block_in_place`, so these functions need a multi-thread
@@ -19,17 +20,19 @@ pub mod failure;
 mod lock;
 pub mod pg;
 pub mod runner;
+pub mod waits;
 
 use std::time::Duration;
 
-pub use backend::{Backend, LockHolder};
+pub use backend::{Backend, LockHolder, LockWait, WorkPid};
 pub use error::OnlineError;
-pub use failure::{Cause, RevisionFailure, StatementFailure};
+pub use failure::{Cause, LockFailure, RevisionFailure, StatementFailure};
 pub use pg::{connect_pool, PgPool};
 pub use runner::{
     applied, checkout, migrate, read_applied, status, upgrade_to_head, Events, Outcome, RunOptions,
     Silent, StepDone,
 };
+pub use waits::Retry;
 
 /// Connection settings for [`Backend::connect_pool`].
 #[derive(Debug, Clone)]

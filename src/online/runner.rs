@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::PoolError;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
+use diesel_async::{AsyncConnection, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
-use super::apply::{self, lost_connection, StepError};
-use super::backend::{Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, Manager};
+use super::apply::{lost_connection, StepError};
+use super::backend::{
+    Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, LockWait, Manager,
+};
 use super::error::query_failed;
-use super::failure::{Cause, RevisionFailure};
-use super::lock::{self, Watch};
+use super::failure::{Cause, LockFailure, RevisionFailure};
+use super::lock;
+use super::waits::{self, Retry};
 use super::OnlineError;
 use crate::dialect::{SessionSettings, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
@@ -38,6 +41,12 @@ pub struct RunOptions {
     /// lock there would block the work session. On a pooled session the
     /// timeouts are reset at the end of the run; what `init_sql` did stays.
     pub session: SessionSettings,
+    /// How often to try a transactional revision again after it failed for
+    /// want of a lock (`lock_timeout` in `session`, or `NOWAIT`): each time
+    /// rolled back whole, then retried after a backoff (200 ms doubled each
+    /// time, at most 10 s, with jitter). In a `--transaction single` run the
+    /// whole run is retried; a non-transactional revision never is.
+    pub retries: u32,
 }
 
 impl RunOptions {
@@ -71,6 +80,7 @@ impl Default for RunOptions {
             lock_wait: Duration::from_secs(60),
             dedicated_session: None,
             session: SessionSettings::default(),
+            retries: 0,
         }
     }
 }
@@ -86,6 +96,12 @@ pub trait Events: Send {
     fn step_started(&mut self, _step: &Step<'_>, _index: usize, _total: usize) {}
     /// A step committed (or, non-transactional, completed) in `elapsed`.
     fn step_done(&mut self, _step: &Step<'_>, _elapsed: Duration) {}
+    /// A statement of the running step has waited about a second or more
+    /// for a lock (told once per attempt and object, from the lock's session).
+    fn waiting_for_object(&mut self, _wait: &LockWait) {}
+    /// A revision (or a single-transaction run) could not get a lock in
+    /// time, was rolled back, and is tried again after `retry.delay`.
+    fn retrying(&mut self, _retry: &Retry<'_>) {}
 }
 
 /// Events that nobody listens to.
@@ -250,21 +266,23 @@ where
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            run_locked(&mut None, &mut lock_conn, work, revisions, request, events).await
+            let run = Run {
+                revisions,
+                request,
+                options,
+            };
+            run_locked(&mut None, &mut lock_conn, work, &run, events).await
         }
         None => match checkout(pool).await {
             Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
                 Ok(()) => {
                     let mut pooled = Some(conn);
-                    let result = run_locked(
-                        &mut pooled,
-                        &mut lock_conn,
-                        Work::Pooled,
+                    let run = Run {
                         revisions,
                         request,
-                        events,
-                    )
-                    .await;
+                        options,
+                    };
+                    let result = run_pooled(&mut pooled, &mut lock_conn, &run, events).await;
                     // The session goes back to the pool: leave it as it came.
                     if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
                         let reset = "RESET lock_timeout; RESET statement_timeout;";
@@ -284,7 +302,7 @@ where
 }
 
 /// Where the revisions run.
-enum Work<'a> {
+pub(super) enum Work<'a> {
     /// On the pooled work session.
     Pooled,
     /// On a session of their own to `url`, set up with `setup`.
@@ -316,12 +334,67 @@ fn prep<'a, M: Manager>(
     }
 }
 
+/// What a run is asked to do.
+struct Run<'a> {
+    revisions: &'a [Revision],
+    request: &'a Request,
+    options: &'a RunOptions,
+}
+
+/// [`run_locked`] on the pooled session, and again while a `--transaction
+/// single` run failed for want of a lock and retries are left: the run was
+/// one transaction, rolled back, so nothing changed and it is planned anew.
+/// (Per revision, [`apply::run_steps`] retries the revision alone.)
+async fn run_pooled<M>(
+    pooled: &mut Option<PooledConnection<'static, M>>,
+    lock_conn: &mut M::Connection,
+    run: &Run<'_>,
+    events: &mut dyn Events,
+) -> Result<Outcome, OnlineError>
+where
+    M: Manager,
+    Harness<M>: MigrationHarness<DieselBackend<M>>,
+    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
+{
+    let mut retried = 0;
+    loop {
+        let mut failure = match run_locked(pooled, lock_conn, Work::Pooled, run, events).await {
+            Err(OnlineError::Revision(failure)) if failure.single_transaction => failure,
+            other => return other,
+        };
+        let Some(lock) = failure.lock.as_mut() else {
+            return Err(OnlineError::Revision(failure));
+        };
+        lock.attempts = retried + 1;
+        if retried >= run.options.retries {
+            return Err(OnlineError::Revision(failure));
+        }
+        retried += 1;
+        let delay = waits::backoff(retried);
+        events.retrying(&Retry {
+            revision: &failure.name,
+            retry: retried,
+            retries: run.options.retries,
+            delay,
+            wait: lock.wait.as_ref(),
+            whole_run: true,
+        });
+        tokio::time::sleep(delay).await;
+        if !<M::Connection as Backend>::ping(lock_conn).await {
+            return Err(OnlineError::LockLost {
+                next: failure.name.clone(),
+                completed: Vec::new(),
+                single_transaction: true,
+            });
+        }
+    }
+}
+
 async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,
-    revisions: &[Revision],
-    request: &Request,
+    run: &Run<'_>,
     events: &mut dyn Events,
 ) -> Result<Outcome, OnlineError>
 where
@@ -330,6 +403,11 @@ where
     DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
     type C<M> = <M as bb8::ManageConnection>::Connection;
+    let Run {
+        revisions,
+        request,
+        options,
+    } = *run;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
     let found = C::<M>::find_version_table(prep(pooled, lock_conn)).await?;
@@ -400,58 +478,12 @@ where
     } else {
         Vec::new()
     };
-    let report = {
-        let mut watch = Watch::new();
-        let mut still_locked = || watch.still_locked(&mut *lock_conn);
-        match (work, pooled.take()) {
-            (Work::Dedicated { url, setup }, _) => {
-                let handle = tokio::runtime::Handle::current();
-                // A thread with no runtime: the harness makes one of its own
-                // and the session connects inside it (see `pg::local`).
-                let report = tokio::task::block_in_place(|| {
-                    std::thread::scope(|scope| {
-                        let run = scope.spawn(|| {
-                            let mut harness =
-                                AsyncMigrationHarness::new(C::<M>::dedicated_session(url, setup));
-                            let mut still_locked = || {
-                                let _runtime = handle.enter();
-                                still_locked()
-                            };
-                            apply::run_steps::<C<M>, _>(
-                                &mut harness,
-                                &planned,
-                                &session,
-                                events,
-                                &mut still_locked,
-                            )
-                        });
-                        run.join()
-                    })
-                });
-                match report {
-                    Ok(report) => report,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            (Work::Pooled, Some(conn)) => {
-                let mut harness = AsyncMigrationHarness::new(conn);
-                // One blocking section for the whole plan: the harness's own
-                // `block_in_place` per step then finds nothing to hand off.
-                let report = tokio::task::block_in_place(|| {
-                    apply::run_steps::<C<M>, _>(
-                        &mut harness,
-                        &planned,
-                        &session,
-                        events,
-                        &mut still_locked,
-                    )
-                });
-                *pooled = Some(harness.into_inner());
-                report
-            }
-            (Work::Pooled, None) => unreachable!("a pooled run has its pooled session"),
-        }
-    };
+    let conn = pooled.take();
+    let (report, back) =
+        waits::run_watched(work, conn, lock_conn, &planned, &session, options, events).await;
+    if back.is_some() {
+        *pooled = back;
+    }
     let completed = report.timings.len();
     let Some((index, error)) = report.failure else {
         if single {
@@ -482,6 +514,14 @@ where
             message: error.to_string(),
         },
     };
+    let lock = match &cause {
+        Cause::Statement(failure) if failure.lock_not_available => Some(LockFailure {
+            wait: report.lock_wait,
+            attempts: report.retried + 1,
+            retries: options.retries,
+        }),
+        _ => None,
+    };
     let lost = match &cause {
         Cause::Statement(failure) => failure.connection_lost,
         Cause::Harness {
@@ -507,6 +547,7 @@ where
         cause,
         completed: completed_names,
         leftovers,
+        lock,
     })))
 }
 

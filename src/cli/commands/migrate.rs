@@ -19,6 +19,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         online,
         session,
         lock_wait,
+        retries,
         quiet,
         format,
     } = run;
@@ -27,6 +28,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         lock_wait,
         dedicated_session: Some(online.url.clone()),
         session,
+        retries,
     };
     let session = Session::open(&online, options.pooled_sessions(request))?;
     let mut progress = Progress::new(request.kind, quiet);
