@@ -12,6 +12,7 @@ mod offline_pg;
 mod online;
 mod output;
 mod pgbouncer_smoke;
+mod poolers;
 mod reliability;
 mod render;
 #[cfg(feature = "pg-query-tests")]

@@ -79,6 +79,21 @@ pub(crate) enum Task {
     },
 }
 
+impl Task {
+    /// The database the task connects to, if it connects to one.
+    pub(crate) fn online(&self) -> Option<&Online> {
+        match self {
+            Task::Database { online, .. }
+            | Task::Current { online, .. }
+            | Task::Status { online, .. }
+            | Task::Check { online, .. } => Some(online),
+            Task::Migrate { run, .. } => Some(&run.online),
+            Task::Autogenerate(task) => task.online.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// How an online run goes, whatever it does.
 #[derive(Debug)]
 pub(crate) struct Run {

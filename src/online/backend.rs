@@ -117,9 +117,11 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// its [`Backend::session_pid`] in `pid`.
     fn dedicated_session(url: &str, setup: Vec<String>, pid: WorkPid) -> Self::Dedicated;
 
-    /// The session's server process, for the lock's session to watch what
-    /// it waits for while revisions run; `None` when unknown.
-    fn session_pid(conn: &mut Self) -> impl Future<Output = Option<i64>> + Send;
+    /// The server process serving the session now (PostgreSQL:
+    /// `pg_backend_pid()`): what the lock's session watches while revisions
+    /// run, and how a pooler that hands server sessions out per transaction
+    /// shows itself ([`super::pooler`]).
+    fn session_pid(conn: &mut Self) -> impl Future<Output = Result<i64, OnlineError>> + Send;
 
     /// What session `pid` waits to lock, asked from another session (the
     /// lock's, idle while it holds the lock); `None` when it waits for none.

@@ -7,7 +7,8 @@
 //! - [`backend`]: what differs per database system; [`pg`] is PostgreSQL;
 //! - [`lock`]: the policy around the migration lock;
 //! - [`failure`]: what a failed run reports;
-//! - [`waits`]: lock waits of the revisions, watched and retried.
+//! - [`waits`]: lock waits of the revisions, watched and retried;
+//! - [`pooler`]: refusing a connection pooled per transaction.
 //!
 //! `AsyncMigrationHarness` runs Diesel's synchronous harness inside
 //! `tokio::task::block_in_place`, so these functions need a multi-thread
@@ -19,6 +20,7 @@ pub(crate) mod error;
 pub mod failure;
 mod lock;
 pub mod pg;
+pub mod pooler;
 pub mod runner;
 pub mod waits;
 

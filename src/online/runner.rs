@@ -16,6 +16,7 @@ use super::backend::{
 use super::error::query_failed;
 use super::failure::{Cause, LockFailure, RevisionFailure};
 use super::lock;
+use super::pooler;
 use super::waits::{self, Retry};
 use super::OnlineError;
 use crate::dialect::{SessionSettings, VersionTable};
@@ -64,13 +65,11 @@ impl RunOptions {
     }
 
     /// How many pooled sessions a run of `request` takes: the lock's, and a
-    /// work session unless the revisions run on a dedicated one.
-    pub fn pooled_sessions(&self, request: &Request) -> u32 {
-        if self.dedicated_for(request).is_some() {
-            1
-        } else {
-            2
-        }
+    /// second one, the work session (unless the revisions run on a
+    /// dedicated one) and first the other half of the check that the
+    /// connection is not pooled per transaction ([`super::pooler`]).
+    pub fn pooled_sessions(&self, _request: &Request) -> u32 {
+        2
     }
 }
 
@@ -257,6 +256,11 @@ where
         return Err(OnlineError::PoolTooSmall { size, needed });
     }
     let mut lock_conn = checkout(pool).await?;
+    // A session lock through a transaction pooler would stay on a server
+    // session that serves others: refuse before taking it.
+    let mut probe = checkout(pool).await?;
+    pooler::refuse_transaction_pooling(&mut *lock_conn, &mut *probe).await?;
+    drop(probe);
     lock::acquire(&mut *lock_conn, options.lock_wait, |holder| {
         events.waiting_for_lock(holder)
     })

@@ -215,7 +215,7 @@ where
     let pid = WorkPid::default();
     let mut conn = conn;
     if let Some(conn) = conn.as_mut() {
-        if let Some(own) = C::<M>::session_pid(&mut **conn).await {
+        if let Ok(own) = C::<M>::session_pid(&mut **conn).await {
             pid.set(own);
         }
     }

@@ -160,7 +160,7 @@ impl Backend for AsyncPgConnection {
                         .await
                         .map_err(|error| format!("cannot set the session up: {error}"))?;
                 }
-                if let Some(own) = Self::session_pid(&mut conn).await {
+                if let Ok(own) = Self::session_pid(&mut conn).await {
                     pid.set(own);
                 }
                 Ok(conn)
@@ -168,12 +168,12 @@ impl Backend for AsyncPgConnection {
         }))
     }
 
-    async fn session_pid(conn: &mut Self) -> Option<i64> {
+    async fn session_pid(conn: &mut Self) -> Result<i64, OnlineError> {
         let row: Pid = diesel::sql_query(sql::SESSION_PID_SQL)
             .get_result(conn)
             .await
-            .ok()?;
-        Some(row.pid)
+            .map_err(query_failed("read the session's server process"))?;
+        Ok(row.pid)
     }
 
     async fn lock_wait(conn: &mut Self, pid: i64) -> Option<LockWait> {
