@@ -124,7 +124,7 @@ fn retries_used_up_fail_naming_the_table_and_the_blocker_and_change_nothing() {
     let out = spawn(dmig(
         &p,
         &db.url(),
-        &["upgrade", "--lock-timeout", "200ms", "--retries", "2"],
+        &["upgrade", "--lock-timeout", "500ms", "--retries", "2"],
     ))
     .finish(GENEROUS);
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
@@ -188,7 +188,7 @@ fn a_non_transactional_revision_is_not_retried_and_the_error_says_why() {
     let out = spawn(dmig(
         &p,
         &db.url(),
-        &["upgrade", "--lock-timeout", "200ms", "--retries", "5"],
+        &["upgrade", "--lock-timeout", "500ms", "--retries", "5"],
     ))
     .finish(GENEROUS);
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
@@ -281,7 +281,7 @@ async fn an_application_pool_retries_a_revision_through_run_options() {
         .revisions;
     let options = RunOptions {
         session: SessionSettings {
-            lock_timeout: Some(PgDuration::parse("200ms").expect("a duration")),
+            lock_timeout: Some(PgDuration::parse("500ms").expect("a duration")),
             ..SessionSettings::default()
         },
         retries: 10,

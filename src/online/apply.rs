@@ -290,6 +290,9 @@ where
         };
         let retryable = step.revision.run_in_transaction && !single_transaction;
         let mut retried = 0;
+        // What the step was last seen waiting for, in this attempt or, when
+        // a short wait ended before the watcher looked, an earlier one.
+        let mut seen = None;
         let started = Instant::now();
         loop {
             supervisor.attempt_started();
@@ -297,7 +300,9 @@ where
                 crate::model::Direction::Up => harness.run_migration(&migration),
                 crate::model::Direction::Down => harness.revert_migration(&migration),
             };
-            let wait = supervisor.attempt_ended();
+            if let Some(wait) = supervisor.attempt_ended() {
+                seen = Some(wait);
+            }
             let error = match result {
                 Ok(_) => break,
                 Err(error) => step_error::<B>(error, &migration),
@@ -311,7 +316,7 @@ where
                     retry: retried,
                     retries,
                     delay,
-                    wait: wait.as_ref(),
+                    wait: seen.as_ref(),
                     whole_run: false,
                 });
                 std::thread::sleep(delay);
@@ -323,7 +328,7 @@ where
                 return report;
             }
             report.failure = Some((index, error));
-            report.lock_wait = wait;
+            report.lock_wait = seen;
             report.retried = retried;
             return report;
         }

@@ -7,7 +7,7 @@
 //! (`prepared statement "s0" already exists`). A direct connection and
 //! session pooling give each client a server session of its own.
 //!
-//! [`refuse_transaction_pooling`] tells them apart before a run takes the
+//! `refuse_transaction_pooling` tells them apart before a run takes the
 //! lock or writes anything: two client sessions of one direct or
 //! session-pooled connection are served by two server processes, each the
 //! same for as long as the client stays; through transaction pooling, a quiet

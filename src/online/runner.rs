@@ -86,6 +86,10 @@ impl Default for RunOptions {
 
 /// Things the caller may want to tell the user while a run goes on (the CLI
 /// prints them; [`Silent`] ignores them).
+///
+/// While the steps run, events reach the caller through
+/// `waits::SharedEvents`, which forwards each method by name: a new method
+/// must be forwarded there too, or its default (nothing) is what runs.
 pub trait Events: Send {
     /// The lock is held by someone else; we are polling.
     fn waiting_for_lock(&mut self, _holder: Option<&LockHolder>) {}
@@ -267,26 +271,22 @@ where
     .await?;
     let dedicated = options.dedicated_for(request);
     let setup = <M::Connection as Backend>::dialect().session_statements(&options.session);
+    let run = Run {
+        revisions,
+        request,
+        options,
+    };
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            let run = Run {
-                revisions,
-                request,
-                options,
-            };
             run_locked(&mut None, &mut lock_conn, work, &run, events).await
         }
         None => match checkout(pool).await {
             Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
                 Ok(()) => {
                     let mut pooled = Some(conn);
-                    let run = Run {
-                        revisions,
-                        request,
-                        options,
-                    };
-                    let result = run_pooled(&mut pooled, &mut lock_conn, &run, events).await;
+                    let result =
+                        waits::run_retried(&mut pooled, &mut lock_conn, &run, events).await;
                     // The session goes back to the pool: leave it as it came.
                     if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
                         let reset = "RESET lock_timeout; RESET statement_timeout;";
@@ -339,62 +339,13 @@ fn prep<'a, M: Manager>(
 }
 
 /// What a run is asked to do.
-struct Run<'a> {
-    revisions: &'a [Revision],
-    request: &'a Request,
-    options: &'a RunOptions,
+pub(super) struct Run<'a> {
+    pub(super) revisions: &'a [Revision],
+    pub(super) request: &'a Request,
+    pub(super) options: &'a RunOptions,
 }
 
-/// [`run_locked`] on the pooled session, and again while a `--transaction
-/// single` run failed for want of a lock and retries are left: the run was
-/// one transaction, rolled back, so nothing changed and it is planned anew.
-/// (Per revision, [`apply::run_steps`] retries the revision alone.)
-async fn run_pooled<M>(
-    pooled: &mut Option<PooledConnection<'static, M>>,
-    lock_conn: &mut M::Connection,
-    run: &Run<'_>,
-    events: &mut dyn Events,
-) -> Result<Outcome, OnlineError>
-where
-    M: Manager,
-    Harness<M>: MigrationHarness<DieselBackend<M>>,
-    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
-{
-    let mut retried = 0;
-    loop {
-        let mut failure = match run_locked(pooled, lock_conn, Work::Pooled, run, events).await {
-            Err(OnlineError::Revision(failure)) if failure.single_transaction => failure,
-            other => return other,
-        };
-        let Some(lock) = failure.lock.as_mut() else {
-            return Err(OnlineError::Revision(failure));
-        };
-        lock.attempts = retried + 1;
-        if retried >= run.options.retries {
-            return Err(OnlineError::Revision(failure));
-        }
-        retried += 1;
-        let delay = waits::backoff(retried);
-        events.retrying(&Retry {
-            revision: &failure.name,
-            retry: retried,
-            retries: run.options.retries,
-            delay,
-            wait: lock.wait.as_ref(),
-            whole_run: true,
-        });
-        tokio::time::sleep(delay).await;
-        if !<M::Connection as Backend>::ping(lock_conn).await {
-            return Err(OnlineError::LockLost {
-                next: failure.name.clone(),
-                completed: Vec::new(),
-                single_transaction: true,
-            });
-        }
-    }
-}
-
-async fn run_locked<M>(
+pub(super) async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,

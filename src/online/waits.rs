@@ -22,7 +22,8 @@ use super::backend::{
     Backend, DedicatedHarness, DieselBackend, Harness, LockWait, Manager, WorkPid,
 };
 use super::lock::Watch;
-use super::runner::{Events, RunOptions, Work};
+use super::runner::{run_locked, Events, Outcome, Run, RunOptions, Work};
+use super::OnlineError;
 use crate::dialect::PgDuration;
 use crate::plan::{Plan, Step};
 
@@ -192,6 +193,61 @@ impl Events for SharedEvents<'_, '_> {
     }
 }
 
+/// [`run_locked`] on the pooled session, and again while a `--transaction
+/// single` run failed for want of a lock and retries are left: the run was
+/// one transaction, rolled back, so nothing changed and it is planned anew.
+/// (Per revision, [`apply::run_steps`] retries the revision alone.)
+pub(super) async fn run_retried<M>(
+    pooled: &mut Option<PooledConnection<'static, M>>,
+    lock_conn: &mut M::Connection,
+    run: &Run<'_>,
+    events: &mut dyn Events,
+) -> Result<Outcome, OnlineError>
+where
+    M: Manager,
+    Harness<M>: MigrationHarness<DieselBackend<M>>,
+    DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
+{
+    let mut retried = 0;
+    let mut seen: Option<LockWait> = None;
+    loop {
+        let mut failure = match run_locked(pooled, lock_conn, Work::Pooled, run, events).await {
+            Err(OnlineError::Revision(failure)) if failure.single_transaction => failure,
+            other => return other,
+        };
+        let Some(lock) = failure.lock.as_mut() else {
+            return Err(OnlineError::Revision(failure));
+        };
+        lock.attempts = retried + 1;
+        // A short wait may have ended before the watcher looked.
+        if lock.wait.is_none() {
+            lock.wait = seen.clone();
+        }
+        seen = lock.wait.clone();
+        if retried >= run.options.retries {
+            return Err(OnlineError::Revision(failure));
+        }
+        retried += 1;
+        let delay = backoff(retried);
+        events.retrying(&Retry {
+            revision: &failure.name,
+            retry: retried,
+            retries: run.options.retries,
+            delay,
+            wait: lock.wait.as_ref(),
+            whole_run: true,
+        });
+        tokio::time::sleep(delay).await;
+        if !<M::Connection as Backend>::ping(lock_conn).await {
+            return Err(OnlineError::LockLost {
+                next: failure.name.clone(),
+                completed: Vec::new(),
+                single_transaction: true,
+            });
+        }
+    }
+}
+
 /// Run the steps of `planned` through the harness on `work` (the pooled
 /// session `conn`, handed back after, or a dedicated one), watched from
 /// `lock_conn` (see [`supervise`]).
@@ -317,11 +373,15 @@ where
 }
 
 /// The watcher: until the harness's thread ends, look at a step that has run
-/// past [`Shared::first_look`], every [`TICK`] (every [`SLOW_LOOK`] once it
+/// past [`Shared::first_look`], every [`TICK`] or less (every [`SLOW_LOOK`] once it
 /// has run [`SLOW_AFTER`]), keep what it waits for, and report a wait that
 /// passes [`REPORT_AFTER`] once per attempt and object.
 fn watch<B: Backend>(shared: &Shared<'_, B>) {
     let mut last_look: Option<Instant> = None;
+    // Finer with a short lock_timeout, so the first look is not late.
+    let tick = TICK
+        .min(shared.first_look / 2)
+        .max(Duration::from_millis(10));
     let mut state = locked(&shared.state);
     loop {
         if state.done {
@@ -329,7 +389,7 @@ fn watch<B: Backend>(shared: &Shared<'_, B>) {
         }
         state = shared
             .wake
-            .wait_timeout(state, TICK)
+            .wait_timeout(state, tick)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
         let Some(started) = state.started.filter(|_| !state.done) else {
