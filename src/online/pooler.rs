@@ -158,4 +158,43 @@ mod tests {
         assert_eq!(symptom("relation \"s0\" already exists"), None);
         assert_eq!(symptom("division by zero"), None);
     }
+
+    #[test]
+    fn a_revisions_own_prepared_statement_is_not_taken_for_a_pooler() {
+        use crate::model::Direction;
+        use crate::online::{Cause, RevisionFailure, StatementFailure};
+        let statement = StatementFailure {
+            file: "migrations/1_a/up.sql".into(),
+            line: 2,
+            column: 1,
+            sqlstate: None,
+            message: "prepared statement \"s1\" already exists".into(),
+            detail: None,
+            hint: None,
+            advice: None,
+            unmapped_position: None,
+            completed: Vec::new(),
+            statement: "PREPARE s1 AS SELECT 1;".into(),
+            connection_lost: false,
+            lock_not_available: false,
+        };
+        let failure = OnlineError::Revision(Box::new(RevisionFailure {
+            direction: Direction::Up,
+            name: "1_a".into(),
+            run_in_transaction: true,
+            single_transaction: false,
+            cause: Cause::Statement(statement),
+            completed: Vec::new(),
+            leftovers: Vec::new(),
+            lock: None,
+        }));
+        assert!(matches!(classify(failure), OnlineError::Revision(_)));
+        let harness = OnlineError::Pool {
+            reason: "prepared statement \"s0\" already exists".into(),
+        };
+        assert!(matches!(
+            harness.for_url("postgres://u@pgbouncer:6432/app"),
+            OnlineError::TransactionPooled { url: Some(_), .. }
+        ));
+    }
 }
