@@ -307,10 +307,10 @@ async fn an_application_pool_retries_a_revision_through_run_options() {
     let heard = heard.0.lock().expect("not poisoned").clone();
     assert!(!heard.is_empty(), "no retry reported");
     assert!(
-        heard[0].starts_with(&format!(
-            "{REVISION} 1: a lock on table public.t held by pid {reader_pid}"
-        )),
+        heard[0].starts_with(&format!("{REVISION} 1: ")),
         "{heard:?}"
     );
+    let named = format!("a lock on table public.t held by pid {reader_pid}");
+    assert!(heard.iter().any(|h| h.contains(&named)), "{heard:?}");
     assert_eq!(db.versions(), [VERSION]);
 }
