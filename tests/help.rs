@@ -99,8 +99,11 @@ fn options_appear_only_where_they_do_something() {
         let text = help(read_only);
         assert!(!text.contains("--lock-wait"), "{read_only:?}:\n{text}");
         assert!(!text.contains("--transaction"), "{read_only:?}:\n{text}");
+        assert!(!text.contains("--retries"), "{read_only:?}:\n{text}");
     }
     assert!(!help(&["stamp"]).contains("--transaction"));
+    // Retries are for revisions that run: a stamp runs none.
+    assert!(!help(&["stamp"]).contains("--retries"));
     let top = help(&[]);
     for needed in [
         "Exit codes:",

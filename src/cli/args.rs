@@ -129,6 +129,14 @@ pub struct SessionArgs {
     pub init_sql: Vec<String>,
 }
 
+/// Retrying what could not get a lock, for commands that run revisions online.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RetryArgs {
+    /// Try a transactional revision again, up to N times, when it fails on --lock-timeout: rolled back, then retried after 0.2 s, 0.4 s, ... (at most 10 s, with jitter).
+    #[arg(long, value_name = "N", default_value_t = 0, conflicts_with = "sql")]
+    pub retries: u32,
+}
+
 /// `--transaction`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TransactionArgs {
@@ -208,6 +216,8 @@ pub struct UpgradeArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub lock: LockArgs,
@@ -229,6 +239,8 @@ pub struct DowngradeArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub lock: LockArgs,
@@ -247,6 +259,8 @@ pub struct RedoArgs {
     pub mode: ModeArgs,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
     #[command(flatten)]
@@ -313,6 +327,9 @@ pub struct OnlineLockArgs {
     /// Seconds to wait for another migrator's lock before giving up.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub lock_wait: u64,
+    /// Try a transactional revision again, up to N times, when it fails on --lock-timeout: rolled back, then retried after 0.2 s, 0.4 s, ... (at most 10 s, with jitter).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,

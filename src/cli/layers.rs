@@ -112,15 +112,12 @@ impl Layers {
         }
     }
 
-    /// WIRE AT MERGE: `retries` and `checksums` are parsed and checked in
-    /// `dmig.toml` and `DMIG_RETRIES` / `DMIG_CHECKSUMS` already, but their
-    /// flags (`--retries N`, `--checksums` / `--no-checksums`) come from
-    /// other branches. Wire each where its flag is read, as
-    /// `layers.pick("retries", args.retries, layers.below().retries)` (for
-    /// the pair of checksum flags: the given one, else `below().checksums`).
+    /// WIRE AT MERGE: `checksums` is parsed and checked in `dmig.toml` and
+    /// `DMIG_CHECKSUMS` already, but its flags (`--checksums` /
+    /// `--no-checksums`) come from another branch: the given one, else
+    /// `below().checksums`.
     fn read_unwired(&self) {
         tracing::debug!(
-            retries = ?self.below.retries,
             checksums = ?self.below.checksums,
             "settings of dmig.toml or DMIG_* without their flags yet"
         );

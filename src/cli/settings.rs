@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::args::{
     AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, HistoryArgs, LockArgs,
-    ModeArgs, OnlineConnectArgs, OnlineLockArgs, SessionArgs, TransactionArg,
+    ModeArgs, OnlineConnectArgs, OnlineLockArgs, RetryArgs, SessionArgs, TransactionArg,
 };
 use super::layers::{Given, Layers};
 use super::UsageError;
@@ -84,6 +84,21 @@ pub(crate) enum Task {
     },
 }
 
+impl Task {
+    /// The database the task connects to, if it connects to one.
+    pub(crate) fn online(&self) -> Option<&Online> {
+        match self {
+            Task::Database { online, .. }
+            | Task::Current { online, .. }
+            | Task::Status { online, .. }
+            | Task::Check { online, .. } => Some(online),
+            Task::Migrate { run, .. } => Some(&run.online),
+            Task::Autogenerate(task) => task.online.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// How an online run goes, whatever it does.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -93,6 +108,8 @@ pub(crate) struct Run {
     pub session: SessionSettings,
     /// How long to wait for the migration lock.
     pub lock_wait: Duration,
+    /// `--retries`: how often a revision that could not get a lock is retried.
+    pub retries: u32,
     /// Print nothing but errors.
     pub quiet: bool,
     /// What goes to stdout at the end.
@@ -195,20 +212,24 @@ impl Settings {
             })
         };
         // What every online run takes, from its flags.
-        let run =
-            |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
-                Ok(Run {
-                    online: online(&connect.database_url, connect.connect_timeout)?,
-                    session: layers.session(session),
-                    lock_wait: Duration::from_secs(layers.pick(
-                        "lock_wait",
-                        lock.lock_wait,
-                        below.lock_wait,
-                    )),
-                    quiet: lock.quiet,
-                    format: lock.format,
-                })
-            };
+        let run = |connect: &ConnectArgs,
+                   session: SessionArgs,
+                   retry: RetryArgs,
+                   lock: &LockArgs|
+         -> anyhow::Result<Run> {
+            Ok(Run {
+                online: online(&connect.database_url, connect.connect_timeout)?,
+                session: layers.session(session),
+                lock_wait: Duration::from_secs(layers.pick(
+                    "lock_wait",
+                    lock.lock_wait,
+                    below.lock_wait,
+                )),
+                retries: layers.pick("retries", retry.retries, below.retries),
+                quiet: lock.quiet,
+                format: lock.format,
+            })
+        };
         // How long a guarded script waits for the lock (flag > DMIG_LOCK_WAIT >
         // dmig.toml, as online); `None` for a plain script.
         let guard = |mode: &ModeArgs, lock: &LockArgs| -> Option<Duration> {
@@ -229,6 +250,7 @@ impl Settings {
                     lock.lock_wait,
                     below.lock_wait,
                 )),
+                retries: layers.pick("retries", lock.retries, below.retries),
                 quiet: lock.quiet,
                 format: Format::Text,
             })
@@ -364,7 +386,7 @@ impl Settings {
                             strict: layers.pick("strict", args.strict, below.strict),
                             purge: false,
                         },
-                        run: run(&args.connect, args.session, &args.lock)?,
+                        run: run(&args.connect, args.session, args.retry, &args.lock)?,
                     },
                 }
             }
@@ -407,7 +429,7 @@ impl Settings {
                                 strict: false,
                                 purge: false,
                             },
-                            run: run(&args.connect, args.session, &args.lock)?,
+                            run: run(&args.connect, args.session, args.retry, &args.lock)?,
                         }
                     }
                 }
@@ -437,7 +459,7 @@ impl Settings {
                             strict: false,
                             purge: false,
                         },
-                        run: run(&args.connect, args.session, &args.lock)?,
+                        run: run(&args.connect, args.session, args.retry, &args.lock)?,
                     },
                 }
             }
@@ -459,7 +481,12 @@ impl Settings {
                         strict: false,
                         purge: args.purge,
                     },
-                    run: run(&args.connect, args.session, &args.lock)?,
+                    run: run(
+                        &args.connect,
+                        args.session,
+                        RetryArgs::default(),
+                        &args.lock,
+                    )?,
                 },
             },
         };

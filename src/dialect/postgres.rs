@@ -84,6 +84,33 @@ pub const LOCK_HOLDER_SQL: &str = "SELECT l.pid, a.application_name AS applicati
      AND l.classid::bigint = ($1 >> 32) & 4294967295 AND l.objid::bigint = $1 & 4294967295 \
      AND l.objsubid = 1 LIMIT 1";
 
+/// The session's server process, which the lock's session then watches.
+pub const SESSION_PID_SQL: &str = "SELECT pg_backend_pid()::bigint AS pid";
+
+/// What session `$1` waits to lock and who it waits for, one row per
+/// blocker (`pg_blocking_pids`: the holders of conflicting locks and the
+/// sessions queued ahead of it), asked from the lock's session. Relations
+/// are named with their kind and schema; a row lock shows as the wait for
+/// the transaction that holds it.
+pub const LOCK_WAIT_SQL: &str = "SELECT CASE l.locktype \
+     WHEN 'relation' THEN CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' \
+       WHEN 'i' THEN 'index ' WHEN 'I' THEN 'index ' WHEN 'S' THEN 'sequence ' \
+       WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' \
+       WHEN 'f' THEN 'foreign table ' ELSE 'relation ' END \
+       || coalesce(quote_ident(n.nspname) || '.' || quote_ident(c.relname), l.relation::text) \
+     WHEN 'tuple' THEN 'a row of table ' || coalesce(quote_ident(n.nspname) || '.' || quote_ident(c.relname), '?') \
+     WHEN 'transactionid' THEN 'transaction ' || l.transactionid::text \
+     ELSE l.locktype END AS object, \
+     l.mode, (extract(epoch FROM clock_timestamp() - a.query_start) * 1000)::bigint AS waited_ms, \
+     b.pid AS blocker, b.application_name AS application, host(b.client_addr) AS client \
+     FROM pg_stat_activity a \
+     JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted \
+     LEFT JOIN pg_class c ON c.oid = l.relation \
+     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid) ON true \
+     LEFT JOIN pg_stat_activity b ON b.pid = bp.pid \
+     WHERE a.pid = $1 AND a.wait_event_type = 'Lock' ORDER BY b.pid";
+
 /// Indexes PostgreSQL marks invalid (a failed `CREATE INDEX CONCURRENTLY` leaves one).
 pub const INVALID_INDEXES_SQL: &str =
     "SELECT indexrelid::regclass::text AS value FROM pg_index WHERE NOT indisvalid ORDER BY 1";

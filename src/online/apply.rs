@@ -22,10 +22,11 @@ use diesel::migration::{Migration, MigrationMetadata, MigrationName, MigrationVe
 use diesel::result::Error as DieselError;
 use diesel_migrations::MigrationHarness;
 
-use super::backend::Backend;
+use super::backend::{Backend, LockWait};
 use super::cancel::Guard;
 use super::failure::StatementFailure;
 use super::runner::Events;
+use super::waits::{self, Retry, Supervisor};
 use crate::model::{printable, Revision};
 use crate::plan::{Plan, TransactionMode};
 use crate::sql;
@@ -54,6 +55,10 @@ pub(crate) struct RunReport {
     pub timings: Vec<Duration>,
     /// The failure that stopped the run.
     pub failure: Option<(usize, StepError)>,
+    /// What the failed step was last seen waiting for.
+    pub lock_wait: Option<LockWait>,
+    /// How often the failed step was retried.
+    pub retried: u32,
 }
 
 /// One plan step, as Diesel's harness sees it.
@@ -188,6 +193,7 @@ impl<B: Backend> StepMigration<'_, B> {
             completed,
             statement: shown,
             connection_lost: B::is_connection_lost(&error),
+            lock_not_available: B::is_lock_not_available(&error),
         }
     }
 
@@ -251,35 +257,40 @@ impl<B: Backend, DB: diesel::backend::Backend> Migration<DB> for StepMigration<'
 }
 
 /// Run `plan` step by step through `harness`, stopping at the first failure,
-/// or before a step when `still_locked` says the migration lock is gone.
-/// Synchronous, as the harness is: call it inside `block_in_place`.
+/// or before a step when the supervisor says the migration lock is gone. A
+/// transactional step that fails for want of a lock was rolled back whole by
+/// the harness and is tried again, up to `retries` times, after a backoff
+/// (not inside `--transaction single`, where the runner retries the run).
+/// Synchronous, as the harness is: call it where blocking is allowed.
 pub(crate) fn run_steps<B, H>(
     harness: &mut H,
     plan: &Plan<'_>,
     session: &B::SessionState,
     observer: &mut dyn Events,
-    still_locked: &mut dyn FnMut() -> bool,
+    supervisor: &mut Supervisor<'_, '_, B>,
+    retries: u32,
     guard: &Guard,
 ) -> RunReport
 where
     B: Backend,
     H: MigrationHarness<<B as diesel_async::AsyncConnectionCore>::Backend>,
 {
-    let mut timings = Vec::with_capacity(plan.steps.len());
+    let mut report = RunReport {
+        timings: Vec::with_capacity(plan.steps.len()),
+        failure: None,
+        lock_wait: None,
+        retried: 0,
+    };
     let total = plan.steps.len();
     let single_transaction = plan.transaction == TransactionMode::Single;
     for (index, step) in plan.steps.iter().enumerate() {
         if guard.is_cancelled() {
-            return RunReport {
-                timings,
-                failure: Some((index, StepError::Interrupted)),
-            };
+            report.failure = Some((index, StepError::Interrupted));
+            return report;
         }
-        if index > 0 && !still_locked() {
-            return RunReport {
-                timings,
-                failure: Some((index, StepError::LockLost)),
-            };
+        if index > 0 && !supervisor.still_locked() {
+            report.failure = Some((index, StepError::LockLost));
+            return report;
         }
         observer.step_started(step, index, total);
         let sql = step.sql.as_deref().unwrap_or_default();
@@ -294,43 +305,82 @@ where
             guard,
             backend: PhantomData,
         };
+        let retryable = step.revision.run_in_transaction && !single_transaction;
+        let mut retried = 0;
+        // What the step was last seen waiting for, in this attempt or, when
+        // a short wait ended before the watcher looked, an earlier one.
+        let mut seen = None;
         let started = Instant::now();
-        let result = match step.direction {
-            crate::model::Direction::Up => harness.run_migration(&migration),
-            crate::model::Direction::Down => harness.revert_migration(&migration),
-        };
-        match result {
-            Ok(_) => {
-                let elapsed = started.elapsed();
-                tracing::info!(revision = %step.revision.printable_name(), ?elapsed, "step done");
-                observer.step_done(step, elapsed);
-                timings.push(elapsed);
+        loop {
+            supervisor.attempt_started();
+            let result = match step.direction {
+                crate::model::Direction::Up => harness.run_migration(&migration),
+                crate::model::Direction::Down => harness.revert_migration(&migration),
+            };
+            if let Some(wait) = supervisor.attempt_ended() {
+                seen = Some(wait);
             }
-            Err(error) => {
-                let error = match error.downcast::<StatementFailure>() {
-                    Ok(failure) => StepError::Statement(*failure),
-                    Err(other) => match migration.failed.take() {
-                        // The statement failed, then so did the rollback: the
-                        // connection is gone. Report the statement.
-                        Some(failure) if lost_connection::<B>(&*other) => {
-                            StepError::Statement(StatementFailure {
-                                connection_lost: true,
-                                ..failure
-                            })
-                        }
-                        _ => StepError::Harness(other),
-                    },
-                };
-                return RunReport {
-                    timings,
-                    failure: Some((index, error)),
-                };
+            let error = match result {
+                Ok(_) => break,
+                Err(error) => step_error::<B>(error, &migration),
+            };
+            let lock_timeout = matches!(&error, StepError::Statement(f) if f.lock_not_available);
+            if lock_timeout && retryable && retried < retries {
+                retried += 1;
+                let delay = waits::backoff(retried);
+                observer.retrying(&Retry {
+                    revision: &step.revision.name,
+                    retry: retried,
+                    retries,
+                    delay,
+                    wait: seen.as_ref(),
+                    whole_run: false,
+                });
+                std::thread::sleep(delay);
+                if guard.is_cancelled() {
+                    report.failure = Some((index, StepError::Interrupted));
+                    return report;
+                }
+                // The lock's session must still hold the lock to go on.
+                if supervisor.still_locked() {
+                    continue;
+                }
+                report.failure = Some((index, StepError::LockLost));
+                return report;
             }
+            report.failure = Some((index, error));
+            report.lock_wait = seen;
+            report.retried = retried;
+            return report;
         }
+        let elapsed = started.elapsed();
+        tracing::info!(revision = %step.revision.printable_name(), ?elapsed, retried, "step done");
+        observer.step_done(step, elapsed);
+        report.timings.push(elapsed);
     }
-    RunReport {
-        timings,
-        failure: None,
+    report
+}
+
+/// What stopped a step, from the harness's error.
+fn step_error<B: Backend>(
+    error: Box<dyn std::error::Error + Send + Sync>,
+    migration: &StepMigration<'_, B>,
+) -> StepError {
+    let failed = migration.failed.take();
+    match error.downcast::<StatementFailure>() {
+        Ok(failure) => StepError::Statement(*failure),
+        Err(other) => match failed {
+            // The statement failed, then so did the rollback: the
+            // connection is gone. Report the statement.
+            Some(failure) if lost_connection::<B>(&*other) => {
+                StepError::Statement(StatementFailure {
+                    connection_lost: true,
+                    lock_not_available: false,
+                    ..failure
+                })
+            }
+            _ => StepError::Harness(other),
+        },
     }
 }
 

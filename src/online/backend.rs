@@ -76,6 +76,32 @@ pub enum ReadOnly {
     Setting,
 }
 
+/// What a revision's statement waits for, as the lock's session saw it
+/// while the statement waited (`pg_locks`, `pg_blocking_pids`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LockWait {
+    /// What it waits to lock: `table public.t`, `transaction 1234`, ...
+    pub object: String,
+    /// The lock mode asked for (`AccessExclusiveLock`), when known.
+    pub mode: Option<String>,
+    /// The sessions it waits for (holders, or sessions queued ahead).
+    pub blockers: Vec<LockHolder>,
+    /// How long the statement had waited when seen.
+    pub waited: std::time::Duration,
+}
+
+impl fmt::Display for LockWait {
+    /// `a lock on table public.t held by pid 4711 (psql, 10.0.0.5)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a lock on {}", crate::model::printable(&self.object))?;
+        if !self.blockers.is_empty() {
+            let blockers: Vec<String> = self.blockers.iter().map(|b| b.to_string()).collect();
+            write!(f, " held by {}", blockers.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// What differs per database system, implemented on its diesel-async
 /// connection type. Every method works on one session; the runner decides
 /// which session does what (one holds the lock, one migrates) and when.
@@ -113,11 +139,7 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// A work session to `url` for [`Backend::Dedicated`]; it connects when
     /// first used, in the runtime that uses it, runs `setup` and
     /// [`Backend::prepare_work_session`], and stores its process id in `pid`.
-    fn dedicated_session(
-        url: &str,
-        setup: Vec<String>,
-        pid: std::sync::Arc<std::sync::atomic::AtomicI64>,
-    ) -> Self::Dedicated;
+    fn dedicated_session(url: &str, setup: Vec<String>, pid: WorkPid) -> Self::Dedicated;
 
     /// Ask the server, from this session, to cancel the statement the
     /// session `pid` runs (PostgreSQL: `pg_cancel_backend`); a session with
@@ -140,6 +162,16 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
         conn: &mut Self,
         pid: i64,
     ) -> impl Future<Output = Result<bool, OnlineError>> + Send;
+
+    /// The server process serving the session now (PostgreSQL:
+    /// `pg_backend_pid()`): what the lock's session watches while revisions
+    /// run, and how a pooler that hands server sessions out per transaction
+    /// shows itself ([`super::pooler`]).
+    fn session_pid(conn: &mut Self) -> impl Future<Output = Result<i64, OnlineError>> + Send;
+
+    /// What session `pid` waits to lock, asked from another session (the
+    /// lock's, idle while it holds the lock); `None` when it waits for none.
+    fn lock_wait(conn: &mut Self, pid: i64) -> impl Future<Output = Option<LockWait>> + Send;
 
     /// The migration lock as this database names it, for messages
     /// (`advisory lock 3888674113241835903`).
@@ -217,8 +249,30 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
     /// Whether an error means the session is gone (rather than the SQL failing).
     fn is_connection_lost(error: &diesel::result::Error) -> bool;
 
+    /// Whether an error says a lock could not be had in time (PostgreSQL:
+    /// SQLSTATE 55P03, from `lock_timeout` or `NOWAIT`): a transactional
+    /// revision that fails so is rolled back whole and may be retried.
+    fn is_lock_not_available(error: &diesel::result::Error) -> bool;
+
     /// The SQLSTATE of an error, where the driver keeps one.
     fn sqlstate(error: &diesel::result::Error) -> Option<&'static str>;
+}
+
+/// Where a dedicated work session puts its server process id once it has
+/// connected (0 until then), for the lock's session to watch it.
+#[derive(Debug, Clone, Default)]
+pub struct WorkPid(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl WorkPid {
+    /// Record the session's pid.
+    pub fn set(&self, pid: i64) {
+        self.0.store(pid, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The pid, once known.
+    pub fn get(&self) -> Option<i64> {
+        Some(self.0.load(std::sync::atomic::Ordering::Relaxed)).filter(|pid| *pid != 0)
+    }
 }
 
 /// A bb8 connection manager for a [`Backend`]: what the runner takes
@@ -263,5 +317,29 @@ mod tests {
         };
         assert_eq!(bare.to_string(), "pid 7");
         assert_eq!(LockHolder::default().to_string(), "another session");
+    }
+
+    #[test]
+    fn lock_waits_name_the_object_and_every_blocker() {
+        let wait = LockWait {
+            object: "table public.t".into(),
+            mode: Some("AccessExclusiveLock".into()),
+            blockers: vec![
+                LockHolder {
+                    pid: Some(4711),
+                    application: Some("psql".into()),
+                    client: Some("10.0.0.5".into()),
+                },
+                LockHolder {
+                    pid: Some(12),
+                    ..LockHolder::default()
+                },
+            ],
+            waited: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(
+            wait.to_string(),
+            "a lock on table public.t held by pid 4711 (psql, 10.0.0.5), pid 12"
+        );
     }
 }

@@ -19,11 +19,11 @@
 //! server finds the session idle, and the server drops it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::backend::Backend;
+use super::backend::{Backend, WorkPid};
 use super::failure::{elided, Cause, RevisionFailure};
 use super::OnlineError;
 use crate::model::{printable, Direction};
@@ -36,7 +36,7 @@ pub const CANCEL_WAIT: Duration = Duration::from_secs(30);
 const SETTLE_WAIT: Duration = Duration::from_secs(30);
 
 /// How often the supervisor looks at the token while the harness runs.
-const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 
 /// How often a cancel is sent again while the statement still runs.
 const RESEND_INTERVAL: Duration = Duration::from_millis(500);
@@ -153,8 +153,8 @@ impl Cancel {
 /// whether one of the revision's statements is on the wire.
 pub(crate) struct Guard {
     cancel: Cancel,
-    /// The work session's server process; 0 until it is known.
-    work_pid: Arc<AtomicI64>,
+    /// The work session's server process, once known.
+    work_pid: WorkPid,
     /// A revision's statement was sent and has not returned. The supervisor
     /// holds the lock while it sends a cancel, so the statement cannot
     /// return and another start meanwhile.
@@ -169,7 +169,7 @@ impl Guard {
     pub(crate) fn new(cancel: &Cancel) -> Guard {
         Guard {
             cancel: cancel.clone(),
-            work_pid: Arc::new(AtomicI64::new(0)),
+            work_pid: WorkPid::default(),
             in_flight: Mutex::new(false),
             terminated: AtomicBool::new(false),
             still_busy: AtomicBool::new(false),
@@ -181,16 +181,16 @@ impl Guard {
     }
 
     /// Where the work session's process id goes once it is known.
-    pub(crate) fn work_pid_slot(&self) -> Arc<AtomicI64> {
-        Arc::clone(&self.work_pid)
+    pub(crate) fn work_pid_slot(&self) -> WorkPid {
+        self.work_pid.clone()
     }
 
     pub(crate) fn set_work_pid(&self, pid: i64) {
-        self.work_pid.store(pid, Ordering::SeqCst);
+        self.work_pid.set(pid);
     }
 
     fn work_pid(&self) -> Option<i64> {
-        Some(self.work_pid.load(Ordering::SeqCst)).filter(|pid| *pid != 0)
+        self.work_pid.get()
     }
 
     /// Run one of the revision's statements with `send`, unless the run is
@@ -243,72 +243,78 @@ impl Guard {
     }
 }
 
-/// Run `work` (the harness) on a thread of its own while this thread
-/// watches the token; on a cancel, stop the work session's statement through
-/// `lock_conn` and wait until `work` is done and the session idle or gone.
-/// Call it inside `block_in_place` (it blocks), with `handle` the runtime
-/// `lock_conn` lives on.
-pub(crate) fn supervise<B: Backend, T: Send>(
-    handle: &tokio::runtime::Handle,
-    lock_conn: &Mutex<&mut B>,
-    guard: &Guard,
-    dedicated: bool,
-    work: impl FnOnce() -> T + Send,
-) -> T {
-    let result = std::thread::scope(|scope| {
-        let (done, finished) = mpsc::channel::<()>();
-        let worker = scope.spawn(move || {
-            // Dropped when `work` ends, however it ends: wakes the loop below.
-            let _done = done;
-            work()
-        });
-        let mut first_cancel: Option<Instant> = None;
-        let mut last_try: Option<Instant> = None;
-        let mut notified = false;
-        // Until `work` ends (its sender dropped).
-        while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(POLL) {
-            if !guard.is_cancelled() {
-                continue;
-            }
-            let now = Instant::now();
-            let since = *first_cancel.get_or_insert(now);
-            if last_try.is_none_or(|last| now.duration_since(last) >= RESEND_INTERVAL) {
-                last_try = Some(now);
-                match cancel_in_flight(handle, lock_conn, guard) {
-                    Sent::Cancel => {
-                        guard.cancel.mark_handled();
-                        if !notified {
-                            notified = true;
-                            guard.cancel.notify(Notice::CancelSent);
-                        }
+/// The supervisor's side of a cancel, driven by the one watcher that runs
+/// while the harness works on a thread of its own ([`super::waits`]): once
+/// the token is set, [`Canceller::tick`] sends the cancel (again every
+/// [`RESEND_INTERVAL`]) and terminates the work session after
+/// [`CANCEL_WAIT`]; [`Canceller::finish`] then waits until the work session
+/// is idle or gone, before the run lets go of the lock.
+#[derive(Default)]
+pub(crate) struct Canceller {
+    first_cancel: Option<Instant>,
+    last_try: Option<Instant>,
+    notified: bool,
+}
+
+impl Canceller {
+    /// Act on a set token; call it at least every [`POLL`] while the
+    /// harness runs, from a thread where blocking is allowed, with `handle`
+    /// the runtime `lock_conn` lives on.
+    pub(crate) fn tick<B: Backend>(
+        &mut self,
+        handle: &tokio::runtime::Handle,
+        lock_conn: &Mutex<&mut B>,
+        guard: &Guard,
+    ) {
+        if !guard.is_cancelled() {
+            return;
+        }
+        let now = Instant::now();
+        let since = *self.first_cancel.get_or_insert(now);
+        if self
+            .last_try
+            .is_none_or(|last| now.duration_since(last) >= RESEND_INTERVAL)
+        {
+            self.last_try = Some(now);
+            match cancel_in_flight(handle, lock_conn, guard) {
+                Sent::Cancel => {
+                    guard.cancel.mark_handled();
+                    if !self.notified {
+                        self.notified = true;
+                        guard.cancel.notify(Notice::CancelSent);
                     }
-                    // Nothing runs: the harness stops before its next statement.
-                    Sent::Nothing => guard.cancel.mark_handled(),
-                    // The work session is still connecting: next time.
-                    Sent::NotYet => {}
                 }
-            }
-            if now.duration_since(since) >= CANCEL_WAIT && !guard.terminated() {
-                guard.terminated.store(true, Ordering::SeqCst);
-                guard.cancel.notify(Notice::Terminating);
-                if let Some(pid) = guard.work_pid() {
-                    let mut conn = lock_conn.lock().unwrap_or_else(PoisonError::into_inner);
-                    let _ = handle.block_on(B::terminate_session(&mut **conn, pid));
-                }
+                // Nothing runs: the harness stops before its next statement.
+                Sent::Nothing => guard.cancel.mark_handled(),
+                // The work session is still connecting: next time.
+                Sent::NotYet => {}
             }
         }
-        match worker.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
+        if now.duration_since(since) >= CANCEL_WAIT && !guard.terminated() {
+            guard.terminated.store(true, Ordering::SeqCst);
+            guard.cancel.notify(Notice::Terminating);
+            if let Some(pid) = guard.work_pid() {
+                let mut conn = lock_conn.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ = handle.block_on(B::terminate_session(&mut **conn, pid));
+            }
         }
-    });
-    // A pooled session came back with the harness, idle (or in the
-    // run's transaction, which the runner rolls back); a dedicated one was
-    // closed, and a terminated one may still be rolling back.
-    if guard.is_cancelled() && (dedicated || guard.terminated()) {
-        settle(handle, lock_conn, guard);
     }
-    result
+
+    /// The harness has returned. A pooled session came back with it, idle
+    /// (or in the run's transaction, which the runner rolls back); a
+    /// dedicated one was closed, and a terminated one may still be rolling
+    /// back: wait for those.
+    pub(crate) fn finish<B: Backend>(
+        self,
+        handle: &tokio::runtime::Handle,
+        lock_conn: &Mutex<&mut B>,
+        guard: &Guard,
+        dedicated: bool,
+    ) {
+        if guard.is_cancelled() && (dedicated || guard.terminated()) {
+            settle(handle, lock_conn, guard);
+        }
+    }
 }
 
 /// What [`cancel_in_flight`] did.

@@ -110,6 +110,21 @@ pub enum OnlineError {
         /// How many steps the plan has.
         steps: usize,
     },
+    /// The connection goes through a pooler that hands server sessions out
+    /// per transaction (pgbouncer's transaction or statement pooling): the
+    /// migration lock and the driver's prepared statements need a session
+    /// of their own. Refused before the lock is taken or anything written.
+    #[error(
+        "dmig needs a session of its own (a direct or session-pooled connection), but {} is pooled per transaction: {reason}; connect to PostgreSQL directly, or through a pool in session mode (pgbouncer `pool_mode = session`)",
+        url.as_deref().map(|u| crate::model::printable(u).into_owned()).unwrap_or_else(|| "the connection".to_owned())
+    )]
+    TransactionPooled {
+        /// What showed it.
+        reason: String,
+        /// The connection, redacted, when the caller named it
+        /// ([`OnlineError::for_url`]).
+        url: Option<String>,
+    },
     /// A bookkeeping or inspection query failed.
     #[error("cannot {what}")]
     Query {
@@ -143,6 +158,21 @@ fn columns_phrase(columns: &[String]) -> String {
     match names.len() {
         1 => format!("column {}", names[0]),
         _ => format!("columns {}", names.join(", ")),
+    }
+}
+
+impl OnlineError {
+    /// This error, made [`OnlineError::TransactionPooled`] when it shows
+    /// the symptom of a transaction pooler (`prepared statement "s0" already
+    /// exists`), naming `redacted_url` (a URL already free of its password).
+    pub fn for_url(self, redacted_url: &str) -> OnlineError {
+        match super::pooler::classify(self) {
+            OnlineError::TransactionPooled { reason, .. } => OnlineError::TransactionPooled {
+                reason,
+                url: Some(redacted_url.to_owned()),
+            },
+            other => other,
+        }
     }
 }
 

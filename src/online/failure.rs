@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::backend::LockWait;
 use crate::model::{printable, printable_lines, Direction};
 
 /// What went wrong inside one revision, with enough to find and fix it.
@@ -41,6 +42,9 @@ pub struct StatementFailure {
     pub statement: String,
     /// The connection broke (server gone, network) rather than the SQL failing.
     pub connection_lost: bool,
+    /// A lock could not be had in time (`lock_timeout`, `NOWAIT`): the
+    /// failure a transactional revision may be retried after.
+    pub lock_not_available: bool,
 }
 
 impl fmt::Display for StatementFailure {
@@ -107,6 +111,21 @@ pub struct RevisionFailure {
     pub completed: Vec<String>,
     /// Objects a failed non-transactional revision left behind (invalid indexes).
     pub leftovers: Vec<String>,
+    /// When it failed for want of a lock: what it waited for and how often
+    /// it was tried.
+    pub lock: Option<LockFailure>,
+}
+
+/// A revision that failed because a lock could not be had in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockFailure {
+    /// What its statement waited for, as the lock's session last saw it
+    /// (`None` when the wait ended before the first look).
+    pub wait: Option<LockWait>,
+    /// How many times it ran (1 + the retries done).
+    pub attempts: u32,
+    /// The retries allowed (`--retries`).
+    pub retries: u32,
 }
 
 /// How many names a list in a failure report shows before eliding the middle.
@@ -157,6 +176,9 @@ impl RevisionFailure {
         match &self.cause {
             Cause::Statement(statement) => write!(f, "\n  at {statement}")?,
             Cause::Harness { message, .. } => write!(f, ": {}", printable_lines(message))?,
+        }
+        if let Some(lock) = &self.lock {
+            self.fmt_lock(f, lock)?;
         }
         let harness_lost = matches!(
             self.cause,
@@ -218,6 +240,39 @@ impl RevisionFailure {
     }
 }
 
+impl RevisionFailure {
+    /// What a revision that could not get its lock waited for, and why it
+    /// was not tried again.
+    fn fmt_lock(&self, f: &mut fmt::Formatter<'_>, lock: &LockFailure) -> fmt::Result {
+        if let Some(wait) = &lock.wait {
+            write!(f, "\n  it waited for {wait}")?;
+        }
+        let retryable = self.run_in_transaction || self.single_transaction;
+        let what = if self.single_transaction {
+            " of the whole run"
+        } else {
+            ""
+        };
+        if !retryable {
+            write!(
+                f,
+                "\n  not retried: the revision runs outside a transaction (run_in_transaction = false), so a retry could run its completed statements twice"
+            )
+        } else if lock.retries == 0 {
+            write!(
+                f,
+                "\n  dmig hint: --retries N tries it again with backoff, each time rolled back whole; or run when the blocker is gone"
+            )
+        } else {
+            write!(
+                f,
+                "\n  gave up after {} attempt(s){what} (--retries {})",
+                lock.attempts, lock.retries
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +292,7 @@ mod tests {
             completed: Vec::new(),
             statement: "SELECT * FROM \"t\x1b[2J\";".to_string(),
             connection_lost: false,
+            lock_not_available: false,
         };
         let report = RevisionFailure {
             direction: Direction::Up,
@@ -246,6 +302,7 @@ mod tests {
             cause: Cause::Statement(failure),
             completed: Vec::new(),
             leftovers: vec!["idx\x1b[31m".to_string()],
+            lock: None,
         }
         .to_string();
         assert!(

@@ -8,7 +8,9 @@
 //! - [`lock`]: the policy around the migration lock;
 //! - [`failure`]: what a failed run reports;
 //! - [`cancel`]: stopping a run from outside ([`Cancel`]) without leaving a
-//!   statement running behind a released lock.
+//!   statement running behind a released lock;
+//! - [`waits`]: lock waits of the revisions, watched and retried;
+//! - [`pooler`]: refusing a connection pooled per transaction.
 //!
 //! `AsyncMigrationHarness` runs Diesel's synchronous harness inside
 //! `tokio::task::block_in_place`, so these functions need a multi-thread
@@ -21,19 +23,22 @@ pub(crate) mod error;
 pub mod failure;
 mod lock;
 pub mod pg;
+pub mod pooler;
 pub mod runner;
+pub mod waits;
 
 use std::time::Duration;
 
-pub use backend::{Backend, LockHolder};
+pub use backend::{Backend, LockHolder, LockWait, WorkPid};
 pub use cancel::{Cancel, Interruption, Notice};
 pub use error::OnlineError;
-pub use failure::{Cause, RevisionFailure, StatementFailure};
+pub use failure::{Cause, LockFailure, RevisionFailure, StatementFailure};
 pub use pg::{connect_pool, PgPool};
 pub use runner::{
     applied, checkout, migrate, read_applied, status, upgrade_to_head, Events, Outcome, RunOptions,
     Silent, StepDone,
 };
+pub use waits::Retry;
 
 /// Connection settings for [`Backend::connect_pool`].
 #[derive(Debug, Clone)]

@@ -6,17 +6,19 @@ use std::time::Duration;
 
 use bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::PoolError;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
+use diesel_async::{AsyncConnection, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
-use super::apply::{self, lost_connection, StepError};
+use super::apply::{lost_connection, StepError};
 use super::backend::{
-    Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, Manager,
+    Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, LockWait, Manager,
 };
-use super::cancel::{self, Cancel, Guard, Stage};
+use super::cancel::{Cancel, Guard, Stage};
 use super::error::query_failed;
-use super::failure::{Cause, RevisionFailure};
-use super::lock::{self, Watch};
+use super::failure::{Cause, LockFailure, RevisionFailure};
+use super::lock;
+use super::pooler;
+use super::waits::{self, Retry};
 use super::OnlineError;
 use crate::dialect::{SessionSettings, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
@@ -46,6 +48,12 @@ pub struct RunOptions {
     /// and the lock is held until the work session has stopped and rolled
     /// back; the run then fails with [`OnlineError::Interrupted`].
     pub cancel: Cancel,
+    /// How often to try a transactional revision again after it failed for
+    /// want of a lock (`lock_timeout` in `session`, or `NOWAIT`): each time
+    /// rolled back whole, then retried after a backoff (200 ms doubled each
+    /// time, at most 10 s, with jitter). In a `--transaction single` run the
+    /// whole run is retried; a non-transactional revision never is.
+    pub retries: u32,
 }
 
 impl RunOptions {
@@ -63,13 +71,11 @@ impl RunOptions {
     }
 
     /// How many pooled sessions a run of `request` takes: the lock's, and a
-    /// work session unless the revisions run on a dedicated one.
-    pub fn pooled_sessions(&self, request: &Request) -> u32 {
-        if self.dedicated_for(request).is_some() {
-            1
-        } else {
-            2
-        }
+    /// second one, the work session (unless the revisions run on a
+    /// dedicated one) and first the other half of the check that the
+    /// connection is not pooled per transaction ([`super::pooler`]).
+    pub fn pooled_sessions(&self, _request: &Request) -> u32 {
+        2
     }
 }
 
@@ -80,12 +86,17 @@ impl Default for RunOptions {
             dedicated_session: None,
             session: SessionSettings::default(),
             cancel: Cancel::new(),
+            retries: 0,
         }
     }
 }
 
 /// Things the caller may want to tell the user while a run goes on (the CLI
 /// prints them; [`Silent`] ignores them).
+///
+/// While the steps run, events reach the caller through
+/// `waits::SharedEvents`, which forwards each method by name: a new method
+/// must be forwarded there too, or its default (nothing) is what runs.
 pub trait Events: Send {
     /// The lock is held by someone else; we are polling.
     fn waiting_for_lock(&mut self, _holder: Option<&LockHolder>) {}
@@ -95,6 +106,12 @@ pub trait Events: Send {
     fn step_started(&mut self, _step: &Step<'_>, _index: usize, _total: usize) {}
     /// A step committed (or, non-transactional, completed) in `elapsed`.
     fn step_done(&mut self, _step: &Step<'_>, _elapsed: Duration) {}
+    /// A statement of the running step has waited about a second or more
+    /// for a lock (told once per attempt and object, from the lock's session).
+    fn waiting_for_object(&mut self, _wait: &LockWait) {}
+    /// A revision (or a single-transaction run) could not get a lock in
+    /// time, was rolled back, and is tried again after `retry.delay`.
+    fn retrying(&mut self, _retry: &Retry<'_>) {}
 }
 
 /// Events that nobody listens to.
@@ -288,6 +305,11 @@ where
     }
     let guard = Guard::new(&options.cancel);
     let mut lock_conn = checkout(pool).await?;
+    // A session lock through a transaction pooler would stay on a server
+    // session that serves others: refuse before taking it.
+    let mut probe = checkout(pool).await?;
+    pooler::refuse_transaction_pooling(&mut *lock_conn, &mut *probe).await?;
+    drop(probe);
     lock::acquire(
         &mut *lock_conn,
         options.lock_wait,
@@ -297,35 +319,24 @@ where
     .await?;
     let dedicated = options.dedicated_for(request);
     let setup = <M::Connection as Backend>::dialect().session_statements(&options.session);
+    let run = Run {
+        revisions,
+        request,
+        options,
+        guard: &guard,
+    };
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            run_locked(
-                &mut None,
-                &mut lock_conn,
-                work,
-                revisions,
-                request,
-                events,
-                &guard,
-            )
-            .await
+            run_locked(&mut None, &mut lock_conn, work, &run, events).await
         }
         None => match checkout(pool).await {
             Ok(mut conn) => match prepare_pooled(&mut *conn, &setup).await {
                 Ok(pid) => {
                     guard.set_work_pid(pid);
                     let mut pooled = Some(conn);
-                    let result = run_locked(
-                        &mut pooled,
-                        &mut lock_conn,
-                        Work::Pooled,
-                        revisions,
-                        request,
-                        events,
-                        &guard,
-                    )
-                    .await;
+                    let result =
+                        waits::run_retried(&mut pooled, &mut lock_conn, &run, events).await;
                     // The session goes back to the pool: leave it as it came.
                     if let Some(conn) = pooled.as_mut() {
                         <M::Connection as Backend>::release_work_session(conn).await;
@@ -345,7 +356,7 @@ where
 }
 
 /// Where the revisions run.
-enum Work<'a> {
+pub(super) enum Work<'a> {
     /// On the pooled work session.
     Pooled,
     /// On a session of their own to `url`, set up with `setup`.
@@ -384,14 +395,21 @@ fn prep<'a, M: Manager>(
     }
 }
 
-async fn run_locked<M>(
+/// What a run is asked to do.
+pub(super) struct Run<'a> {
+    pub(super) revisions: &'a [Revision],
+    pub(super) request: &'a Request,
+    pub(super) options: &'a RunOptions,
+    /// This run's side of `options.cancel`.
+    pub(super) guard: &'a Guard,
+}
+
+pub(super) async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,
-    revisions: &[Revision],
-    request: &Request,
+    run: &Run<'_>,
     events: &mut dyn Events,
-    guard: &Guard,
 ) -> Result<Outcome, OnlineError>
 where
     M: Manager,
@@ -399,6 +417,12 @@ where
     DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
     type C<M> = <M as bb8::ManageConnection>::Connection;
+    let Run {
+        revisions,
+        request,
+        options,
+        guard,
+    } = *run;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
     let found = C::<M>::find_version_table(prep(pooled, lock_conn)).await?;
@@ -476,62 +500,12 @@ where
     } else {
         Vec::new()
     };
-    let report = {
-        // The harness runs on a thread of its own; this one supervises it
-        // (see `cancel::supervise`), sharing the lock's session with the
-        // harness's between-step checks.
-        let handle = tokio::runtime::Handle::current();
-        let lock = std::sync::Mutex::new(&mut *lock_conn);
-        let mut watch = Watch::new();
-        let mut still_locked = || {
-            let _runtime = handle.enter();
-            let mut conn = lock
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            watch.still_locked(&mut **conn)
-        };
-        match (work, pooled.take()) {
-            (Work::Dedicated { url, setup }, _) => {
-                let pid = guard.work_pid_slot();
-                tokio::task::block_in_place(|| {
-                    cancel::supervise(&handle, &lock, guard, true, || {
-                        // A thread with no runtime: the harness makes one of
-                        // its own and the session connects inside it (see
-                        // `pg::local`).
-                        let work_session = C::<M>::dedicated_session(url, setup, pid);
-                        let mut harness = AsyncMigrationHarness::new(work_session);
-                        apply::run_steps::<C<M>, _>(
-                            &mut harness,
-                            &planned,
-                            &session,
-                            events,
-                            &mut still_locked,
-                            guard,
-                        )
-                    })
-                })
-            }
-            (Work::Pooled, Some(conn)) => {
-                // Made here, the harness drives its session on this runtime.
-                let mut harness = AsyncMigrationHarness::new(conn);
-                let report = tokio::task::block_in_place(|| {
-                    cancel::supervise(&handle, &lock, guard, false, || {
-                        apply::run_steps::<C<M>, _>(
-                            &mut harness,
-                            &planned,
-                            &session,
-                            events,
-                            &mut still_locked,
-                            guard,
-                        )
-                    })
-                });
-                *pooled = Some(harness.into_inner());
-                report
-            }
-            (Work::Pooled, None) => unreachable!("a pooled run has its pooled session"),
-        }
-    };
+    let conn = pooled.take();
+    let (report, back) =
+        waits::run_watched(work, conn, lock_conn, &planned, &session, run, events).await;
+    if back.is_some() {
+        *pooled = back;
+    }
     let completed = report.timings.len();
     let Some((index, error)) = report.failure else {
         if single {
@@ -571,6 +545,14 @@ where
             message: error.to_string(),
         },
     };
+    let lock = match &cause {
+        Cause::Statement(failure) if failure.lock_not_available => Some(LockFailure {
+            wait: report.lock_wait,
+            attempts: report.retried + 1,
+            retries: options.retries,
+        }),
+        _ => None,
+    };
     let lost = match &cause {
         Cause::Statement(failure) => failure.connection_lost,
         Cause::Harness {
@@ -596,6 +578,7 @@ where
         cause,
         completed: completed_names.clone(),
         leftovers,
+        lock,
     });
     if guard.is_cancelled() {
         let stage = Stage::During(failure);

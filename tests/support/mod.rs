@@ -1,3 +1,4 @@
 pub mod pg;
 pub mod pgbouncer;
+pub mod process;
 pub mod project;

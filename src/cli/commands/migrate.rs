@@ -22,6 +22,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         online,
         session,
         lock_wait,
+        retries,
         quiet,
         format,
     } = run;
@@ -31,6 +32,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         dedicated_session: Some(online.url.clone()),
         session,
         cancel: Cancel::new(),
+        retries,
     };
     // A signal while connecting ends dmig at once (nothing has run); from
     // here on it stops the run, which cancels the running statement first.

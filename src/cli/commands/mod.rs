@@ -32,7 +32,40 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         sources: settings.sources,
         cwd,
     };
-    match settings.task {
+    let online = settings.task.online().cloned();
+    let result = dispatch(cx, settings.task);
+    match online {
+        Some(online) => result.map_err(|error| pooled(error, &online)),
+        None => result,
+    }
+}
+
+/// `error` told as [`online::OnlineError::TransactionPooled`], naming the
+/// connection, when it shows the symptom of a transaction pooler.
+fn pooled(error: anyhow::Error, online: &Online) -> anyhow::Error {
+    let url = if online.url.trim().is_empty() {
+        online::pg::target(&online.url)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| "the connection".to_owned())
+    } else {
+        online::pg::redact_url(&online.url)
+    };
+    match error.downcast::<online::OnlineError>() {
+        Ok(error) => error.for_url(&url).into(),
+        // Wrapped in a context: the symptom is still in its text.
+        Err(error) => match online::pooler::symptom(&format!("{error:#}")) {
+            Some(reason) => online::OnlineError::TransactionPooled {
+                reason: reason.to_owned(),
+                url: Some(url),
+            }
+            .into(),
+            None => error,
+        },
+    }
+}
+
+fn dispatch(cx: Context, task: Task) -> anyhow::Result<ExitCode> {
+    match task {
         Task::Init => scaffold::init(&cx),
         Task::Database {
             drop,
@@ -77,13 +110,15 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             guard,
         } => render::render(
             &cx,
-            kind,
-            &range,
-            transaction,
-            session,
-            guard,
+            render::Script {
+                kind,
+                range,
+                transaction,
+                session,
+                guard,
+                purge,
+            },
             &output,
-            purge,
         ),
         Task::Migrate { request, run } => migrate::migrate(&cx, &request, run),
         Task::Current {

@@ -12,19 +12,29 @@ use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
 use crate::render::{self, Guard, Output, ScriptOptions};
 
-/// Render the plan of `range` to `output`: guarded (waiting `guard` for the
-/// lock), or plain when `guard` is `None`; a stamp's with `purge` also
-/// deletes the rows no revision on disk provides.
-pub(super) fn render(
-    cx: &Context,
-    kind: Kind,
-    range: &Range,
-    transaction: TransactionMode,
-    session: SessionSettings,
-    guard: Option<Duration>,
-    output: &Output,
-    purge: bool,
-) -> anyhow::Result<ExitCode> {
+/// The script asked for.
+pub(super) struct Script {
+    pub(super) kind: Kind,
+    pub(super) range: Range,
+    pub(super) transaction: TransactionMode,
+    pub(super) session: SessionSettings,
+    /// Guarded, waiting this long for the lock; plain when `None`.
+    pub(super) guard: Option<Duration>,
+    /// A stamp's script also deletes the rows no revision on disk provides.
+    pub(super) purge: bool,
+}
+
+/// Render the plan of `script` to `output`.
+pub(super) fn render(cx: &Context, script: Script, output: &Output) -> anyhow::Result<ExitCode> {
+    let Script {
+        kind,
+        range,
+        transaction,
+        session,
+        guard,
+        purge,
+    } = script;
+    let range = &range;
     let (_, discovery) = cx.load()?;
     let mut planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
     if purge && kind == Kind::Stamp {

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::text::format_duration;
 use crate::cli::output::say;
-use crate::online::{Events, LockHolder};
+use crate::online::{Events, LockHolder, LockWait, Retry};
 use crate::plan::{Kind, Plan, Step};
 
 /// How often the live line redraws (its spinner and elapsed time).
@@ -126,6 +126,8 @@ impl Events for Progress {
                 );
         bar.set_style(style);
         bar.enable_steady_tick(TICK);
+        // A retried single-transaction run is planned again: one live line.
+        self.bar.finish_and_clear();
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) = bar.clone();
         self.bar = bar;
     }
@@ -140,6 +142,34 @@ impl Events for Progress {
             .step_started
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    fn waiting_for_object(&mut self, wait: &LockWait) {
+        if !self.quiet {
+            self.line(&format!("waiting for {wait}"));
+        }
+    }
+
+    fn retrying(&mut self, retry: &Retry<'_>) {
+        if self.quiet {
+            return;
+        }
+        let what = if retry.whole_run {
+            "the run's transaction was rolled back; retrying the run"
+        } else {
+            "rolled back; retrying"
+        };
+        let waited = retry
+            .wait
+            .map(|wait| format!(" (it waited for {wait})"))
+            .unwrap_or_default();
+        self.line(&format!(
+            "lock timeout in {}{waited}: {what} ({}/{}) in {}",
+            crate::model::printable(retry.revision),
+            retry.retry,
+            retry.retries,
+            format_duration(retry.delay)
+        ));
     }
 
     fn step_done(&mut self, step: &Step<'_>, elapsed: Duration) {

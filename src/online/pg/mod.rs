@@ -25,8 +25,6 @@ pub use connect::{
 pub use conninfo::ConnectTarget;
 pub use url::{redact_url, target, with_database};
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -36,7 +34,7 @@ use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
-use super::backend::{Backend, FoundTable, LockHolder, ReadOnly};
+use super::backend::{Backend, FoundTable, LockHolder, LockWait, ReadOnly, WorkPid};
 use super::error::query_failed;
 use super::{ConnectOptions, OnlineError};
 use crate::dialect::postgres::{self as sql, Postgres, LOCK_KEY};
@@ -112,6 +110,30 @@ async fn prepare_work_session(conn: &mut AsyncPgConnection) -> Result<i64, Diese
     Ok(row.pid)
 }
 
+/// One row of [`sql::LOCK_WAIT_SQL`].
+#[derive(QueryableByName)]
+struct WaitRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    object: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    mode: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    waited_ms: Option<i64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    blocker: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    application: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    client: Option<String>,
+}
+
+/// The messages of SQLSTATE 55P03 (lock_not_available): diesel-async keeps
+/// the message but not the code. `lock_timeout` and `NOWAIT` (tables, rows).
+fn is_lock_not_available_message(message: &str) -> bool {
+    message.starts_with("canceling statement due to lock timeout")
+        || message.starts_with("could not obtain lock on ")
+}
+
 #[derive(QueryableByName)]
 struct OneText {
     #[diesel(sql_type = Nullable<Text>)]
@@ -180,11 +202,7 @@ impl Backend for AsyncPgConnection {
         connect_pool(url, options).await
     }
 
-    fn dedicated_session(
-        url: &str,
-        setup: Vec<String>,
-        pid: Arc<AtomicI64>,
-    ) -> local::LocalSession {
+    fn dedicated_session(url: &str, setup: Vec<String>, pid: WorkPid) -> local::LocalSession {
         let url = url.to_owned();
         local::LocalSession::new(Box::new(move || {
             Box::pin(async move {
@@ -199,10 +217,43 @@ impl Backend for AsyncPgConnection {
                 let backend = prepare_work_session(&mut conn)
                     .await
                     .map_err(|error| format!("cannot set the session up: {error}"))?;
-                pid.store(backend, Ordering::SeqCst);
+                pid.set(backend);
                 Ok(conn)
             })
         }))
+    }
+
+    async fn session_pid(conn: &mut Self) -> Result<i64, OnlineError> {
+        let row: Pid = diesel::sql_query(sql::SESSION_PID_SQL)
+            .get_result(conn)
+            .await
+            .map_err(query_failed("read the session's server process"))?;
+        Ok(row.pid)
+    }
+
+    async fn lock_wait(conn: &mut Self, pid: i64) -> Option<LockWait> {
+        let rows: Vec<WaitRow> = diesel::sql_query(sql::LOCK_WAIT_SQL)
+            .bind::<diesel::sql_types::Integer, _>(i32::try_from(pid).ok()?)
+            .load(conn)
+            .await
+            .ok()?;
+        let first = <[WaitRow]>::first(&rows)?;
+        let mut wait = LockWait {
+            object: first.object.clone().unwrap_or_else(|| "an object".into()),
+            mode: first.mode.clone(),
+            blockers: Vec::new(),
+            waited: Duration::from_millis(first.waited_ms.unwrap_or(0).max(0).unsigned_abs()),
+        };
+        for row in rows {
+            if let Some(blocker) = row.blocker {
+                wait.blockers.push(LockHolder {
+                    pid: Some(i64::from(blocker)),
+                    application: row.application,
+                    client: row.client,
+                });
+            }
+        }
+        Some(wait)
     }
 
     fn lock_name() -> String {
@@ -409,9 +460,17 @@ impl Backend for AsyncPgConnection {
         }
     }
 
+    fn is_lock_not_available(error: &DieselError) -> bool {
+        matches!(error, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+            if is_lock_not_available_message(info.message()))
+    }
+
     /// diesel-async maps the server's code to a coarse kind and drops the
-    /// rest, so only these codes survive.
+    /// rest, so only these codes survive, and 55P03, told by its message.
     fn sqlstate(error: &DieselError) -> Option<&'static str> {
+        if Self::is_lock_not_available(error) {
+            return Some("55P03");
+        }
         let DieselError::DatabaseError(kind, _) = error else {
             return None;
         };
@@ -447,6 +506,27 @@ mod tests {
         assert_eq!(sqlstate(&db_error(DatabaseErrorKind::Unknown, "x")), None);
         assert_eq!(
             sqlstate(&db_error(DatabaseErrorKind::ClosedConnection, "x")),
+            None
+        );
+        assert_eq!(
+            sqlstate(&db_error(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to lock timeout"
+            )),
+            Some("55P03")
+        );
+        assert_eq!(
+            sqlstate(&db_error(
+                DatabaseErrorKind::Unknown,
+                "could not obtain lock on relation \"t\""
+            )),
+            Some("55P03")
+        );
+        assert_eq!(
+            sqlstate(&db_error(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to statement timeout"
+            )),
             None
         );
     }
