@@ -15,7 +15,7 @@ use std::fmt;
 pub use status::{Entry, Status};
 pub use target::{Range, Target, TargetKind};
 
-pub use crate::model::{Direction, Revision, SqlFile, SqlSource, Version};
+pub use crate::model::{Checksums, Direction, Revision, SqlFile, SqlSource, Version};
 pub use crate::source::{discover, Discovery};
 
 use crate::error::{PlanError, SourceError};
@@ -124,6 +124,9 @@ pub struct Step<'r> {
     /// The SQL this step runs, read and checked when the plan was made;
     /// `None` for a stamp, which runs none.
     pub sql: Option<Cow<'static, str>>,
+    /// The checksums of the revision's files, for the companion table: read
+    /// with the plan for every step up (a stamp's too), `None` going down.
+    pub checksums: Option<Checksums>,
 }
 
 impl Step<'_> {
@@ -290,6 +293,7 @@ fn plan_to<'r>(
             revision,
             direction,
             sql: None,
+            checksums: None,
         }
     };
     let pending_below = revisions[..target]
@@ -383,6 +387,11 @@ fn plan_to<'r>(
                 });
             }
             step.sql = Some(sql.text);
+        }
+    }
+    for step in &mut steps {
+        if step.direction == Direction::Up {
+            step.checksums = Some(step.revision.checksums(step.sql.as_deref())?);
         }
     }
     Ok(Plan {
