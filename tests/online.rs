@@ -22,6 +22,11 @@ fn offline(p: &Project, db: &TestDb, args: &[&str]) {
 fn assert_same_database(online: &TestDb, offline: &TestDb) {
     assert_eq!(online.versions(), offline.versions(), "version rows differ");
     assert_eq!(
+        online.companion_rows(),
+        offline.companion_rows(),
+        "companion rows differ"
+    );
+    assert_eq!(
         online.schema_dump(),
         offline.schema_dump(),
         "schemas differ"

@@ -58,6 +58,8 @@ pub(crate) enum Task {
         range: Range,
         transaction: TransactionMode,
         session: SessionSettings,
+        /// Write the companion table (`--checksums`, the default).
+        checksums: bool,
         output: Output,
     },
     /// `upgrade|downgrade|stamp|redo` online.
@@ -86,6 +88,8 @@ pub(crate) struct Run {
     pub online: Online,
     /// What the work session starts with.
     pub session: SessionSettings,
+    /// Write the companion table (`--checksums`, the default).
+    pub checksums: bool,
     /// How long to wait for the migration lock.
     pub lock_wait: Duration,
     /// Print nothing but errors.
@@ -189,6 +193,7 @@ impl Settings {
             |connect: &ConnectArgs, session: SessionArgs, lock: &LockArgs| -> anyhow::Result<Run> {
                 Ok(Run {
                     online: online(&connect.database_url, connect.connect_timeout)?,
+                    checksums: session.checksums.setting().unwrap_or(true),
                     session: session.into(),
                     lock_wait: Duration::from_secs(lock.lock_wait),
                     quiet: lock.quiet,
@@ -202,6 +207,7 @@ impl Settings {
          -> anyhow::Result<Run> {
             Ok(Run {
                 online: online(&connect.database_url, connect.connect_timeout)?,
+                checksums: session.checksums.setting().unwrap_or(true),
                 session: session.into(),
                 lock_wait: Duration::from_secs(lock.lock_wait),
                 quiet: lock.quiet,
@@ -320,6 +326,7 @@ impl Settings {
                             args.target.as_deref().unwrap_or("base:head"),
                         )?,
                         transaction,
+                        checksums: args.session.checksums.setting().unwrap_or(true),
                         session: args.session.into(),
                         output,
                     },
@@ -348,6 +355,7 @@ impl Settings {
                             kind: Kind::Downgrade,
                             range: usage(Range::parse_for(Kind::Downgrade, &range))?,
                             transaction,
+                            checksums: args.session.checksums.setting().unwrap_or(true),
                             session: args.session.into(),
                             output,
                         }
@@ -383,6 +391,7 @@ impl Settings {
                         kind: Kind::Redo,
                         range: Range::parse_for(Kind::Redo, &format!("head:{below}"))?,
                         transaction: TransactionMode::PerRevision,
+                        checksums: args.session.checksums.setting().unwrap_or(true),
                         session: args.session.into(),
                         output,
                     },
@@ -402,6 +411,7 @@ impl Settings {
                     kind: Kind::Stamp,
                     range: Range::parse_for(Kind::Stamp, &args.target)?,
                     transaction: TransactionMode::PerRevision,
+                    checksums: args.session.checksums.setting().unwrap_or(true),
                     session: args.session.into(),
                     output,
                 },

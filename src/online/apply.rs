@@ -10,6 +10,16 @@
 //!   autocommit and two `CREATE INDEX CONCURRENTLY` work (diesel#4552);
 //! - after a revision that may change the session state the backend restores
 //!   it before the bookkeeping row is written (`search_path`, diesel#4729).
+//!
+//! The companion row (see [`crate::dialect::COMPANION_TABLE`]) is written
+//! at the end of the step's SQL, so it commits with Diesel's row. In the
+//! harness's own transaction it rides along with the last statement's batch
+//! (no extra round trip) and takes its duration from the server
+//! (`clock_timestamp() - now()`); a non-transactional revision (whose last
+//! statement may refuse to share a batch) and a `--transaction single` run
+//! send it on its own with the time the client measured. For a
+//! non-transactional revision it commits just before Diesel's row: if that
+//! insert then fails, the row is an orphan the next writing run removes.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -25,7 +35,8 @@ use diesel_migrations::MigrationHarness;
 use super::backend::Backend;
 use super::failure::StatementFailure;
 use super::runner::Events;
-use crate::model::{printable, Revision};
+use crate::dialect::{Elapsed, Record, RecordMode, StepBookkeeping, VersionTable};
+use crate::model::{printable, Checksums, Direction, Revision};
 use crate::plan::{Plan, TransactionMode};
 use crate::sql;
 
@@ -59,11 +70,21 @@ struct StepMigration<'a, B: Backend> {
     restore: Option<String>,
     /// The whole run is one transaction (`--transaction single`).
     single_transaction: bool,
+    /// Where the companion row goes; `None` with checksums off.
+    companion: Option<Companion<'a>>,
     /// The failure `execute` returned: Diesel's `transaction` replaces it
     /// with the rollback's error when the rollback fails too (a lost
     /// connection), and this keeps it for the report.
     failed: RefCell<Option<StatementFailure>>,
     backend: PhantomData<fn() -> B>,
+}
+
+/// A step's companion row, to be written at the end of its SQL.
+#[derive(Clone, Copy)]
+struct Companion<'a> {
+    table: &'a VersionTable,
+    direction: Direction,
+    checksums: Option<&'a Checksums>,
 }
 
 impl<B: Backend> MigrationName for StepMigration<'_, B> {
@@ -93,18 +114,59 @@ impl<B: Backend> StepMigration<'_, B> {
         &self,
         conn: &mut dyn BoxableConnection<DB>,
     ) -> diesel::migration::Result<()> {
+        let started = Instant::now();
         let statements = sql::split(self.sql)?;
+        // In the harness's own transaction the companion row rides along
+        // with the last batch; otherwise it goes on its own at the end.
+        let own_transaction = self.run_in_transaction();
+        let along = own_transaction
+            .then(|| self.companion_sql(Elapsed::Transaction))
+            .flatten();
+        let with_along = |text: &str| match &along {
+            Some(record) if text.ends_with(';') => format!("{text}\n{record}"),
+            Some(record) => format!("{text};\n{record}"),
+            None => text.to_owned(),
+        };
         for (index, statement) in statements.iter().enumerate() {
             tracing::debug!(revision = %printable(&self.revision.name), statement = index + 1, "executing");
-            if let Err(error) = conn.batch_execute(statement.text) {
+            let last = index + 1 == statements.len() && self.restore.is_none();
+            let result = if last && along.is_some() {
+                conn.batch_execute(&with_along(statement.text))
+            } else {
+                conn.batch_execute(statement.text)
+            };
+            if let Err(error) = result {
                 return Err(Box::new(self.fail(&statements, index, error)));
             }
         }
         if let Some(restore) = &self.restore {
-            conn.batch_execute(restore)
+            conn.batch_execute(&with_along(restore))
                 .map_err(|error| self.fail(&statements, statements.len(), error))?;
         }
+        if !own_transaction {
+            if let Some(record) = self.companion_sql(Elapsed::Measured(started.elapsed())) {
+                conn.batch_execute(&record)
+                    .map_err(|error| self.fail(&statements, statements.len() + 1, error))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The statement writing this step's companion row, if it has one.
+    fn companion_sql(&self, elapsed: Elapsed) -> Option<String> {
+        let companion = self.companion?;
+        B::dialect().companion_statement(
+            companion.table,
+            &StepBookkeeping {
+                version: &self.revision.version,
+                direction: companion.direction,
+                record: Some(Record {
+                    checksums: companion.checksums,
+                    mode: RecordMode::Online,
+                    elapsed,
+                }),
+            },
+        )
     }
 
     /// Keep and return the report for statement `index` failing.
@@ -121,7 +183,8 @@ impl<B: Backend> StepMigration<'_, B> {
 
     /// Build the report for statement `index` of `statements` failing with
     /// `error`; `index == statements.len()` means the statements all ran and
-    /// the session restore after them failed.
+    /// the session restore after them failed, `statements.len() + 1` that
+    /// the companion row's statement did.
     fn failure(
         &self,
         statements: &[sql::Statement<'_>],
@@ -133,9 +196,13 @@ impl<B: Backend> StepMigration<'_, B> {
         // Passwords never reach the report: the statement is masked before
         // its first line is taken (the literal may sit on a later line), and
         // the server's words about it are redacted in case they quote it.
-        let shown = statement
-            .map(|s| first_line(s.text))
-            .unwrap_or_else(|| "(restoring the session after the revision)".to_string());
+        let shown = statement.map(|s| first_line(s.text)).unwrap_or_else(|| {
+            if index > statements.len() {
+                "(recording the revision in the companion table)".to_string()
+            } else {
+                "(restoring the session after the revision)".to_string()
+            }
+        });
         let said = statement.map_or("", |s| s.text);
         let redact = |text: &str| sql::mask::redact(text, said).into_owned();
         let (message, detail, hint, position) = match &error {
@@ -246,6 +313,7 @@ pub(crate) fn run_steps<B, H>(
     harness: &mut H,
     plan: &Plan<'_>,
     session: &B::SessionState,
+    companion: Option<&VersionTable>,
     observer: &mut dyn Events,
     still_locked: &mut dyn FnMut() -> bool,
 ) -> RunReport
@@ -272,6 +340,11 @@ where
             sql,
             restore: B::restore_sql(session, sql),
             single_transaction,
+            companion: companion.map(|table| Companion {
+                table,
+                direction: step.direction,
+                checksums: step.checksums.as_ref(),
+            }),
             failed: RefCell::new(None),
             backend: PhantomData,
         };

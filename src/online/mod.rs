@@ -27,8 +27,8 @@ pub use error::OnlineError;
 pub use failure::{Cause, RevisionFailure, StatementFailure};
 pub use pg::{connect_pool, PgPool};
 pub use runner::{
-    applied, checkout, migrate, read_applied, status, upgrade_to_head, Events, Outcome, RunOptions,
-    Silent, StepDone,
+    applied, checkout, migrate, read_applied, status, status_with, upgrade_to_head, Events,
+    Outcome, RunOptions, Silent, StepDone,
 };
 
 /// Connection settings for [`Backend::connect_pool`].

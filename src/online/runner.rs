@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::PoolError;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, TransactionManager};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, SimpleAsyncConnection, TransactionManager,
+};
 use diesel_migrations::MigrationHarness;
 
 use super::apply::{self, lost_connection, StepError};
@@ -15,7 +17,7 @@ use super::error::query_failed;
 use super::failure::{Cause, RevisionFailure};
 use super::lock::{self, Watch};
 use super::OnlineError;
-use crate::dialect::{SessionSettings, VersionTable};
+use crate::dialect::{Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable};
 use crate::model::{Applied, Direction, Revision, Version};
 use crate::plan::{self, Kind, Plan, Position, Request, Status, Step, TransactionMode};
 
@@ -38,6 +40,11 @@ pub struct RunOptions {
     /// lock there would block the work session. On a pooled session the
     /// timeouts are reset at the end of the run; what `init_sql` did stays.
     pub session: SessionSettings,
+    /// Keep dmig's companion table (`__dmig_revisions`: checksums, who,
+    /// when, how long) beside the version table, written in each revision's
+    /// transaction (the default). Off, the table is neither created, read
+    /// nor written.
+    pub checksums: bool,
 }
 
 impl RunOptions {
@@ -71,6 +78,7 @@ impl Default for RunOptions {
             lock_wait: Duration::from_secs(60),
             dedicated_session: None,
             session: SessionSettings::default(),
+            checksums: true,
         }
     }
 }
@@ -170,13 +178,41 @@ pub async fn applied<M: Manager>(pool: &Pool<M>) -> Result<Vec<Applied>, OnlineE
     read_applied(&mut *conn).await
 }
 
-/// Compare the revisions on disk with the version table (read-only: the
-/// table is not created when missing).
+/// Compare the revisions on disk with the version table, and the applied
+/// ones with what dmig's companion table recorded of them (read-only:
+/// neither table is created when missing; without the companion table
+/// every applied revision is unverified).
 pub async fn status<'r, M: Manager>(
     pool: &Pool<M>,
     revisions: &'r [Revision],
 ) -> Result<Status<'r>, OnlineError> {
-    Ok(Status::new(revisions, applied(pool).await?))
+    status_with(pool, revisions, true).await
+}
+
+/// [`status`], with `checksums` false leaving the companion table unread
+/// (applied revisions are then `applied`, neither changed nor unverified).
+pub async fn status_with<'r, M: Manager>(
+    pool: &Pool<M>,
+    revisions: &'r [Revision],
+    checksums: bool,
+) -> Result<Status<'r>, OnlineError> {
+    type C<M> = <M as bb8::ManageConnection>::Connection;
+    let mut conn = checkout(pool).await?;
+    let Some(table) = C::<M>::find_version_table(&mut *conn).await? else {
+        let recorded = checksums.then(Vec::new);
+        return Ok(Status::with_recorded(revisions, Vec::new(), recorded));
+    };
+    let applied = C::<M>::read_applied(&mut *conn, &table).await?;
+    let recorded = if checksums {
+        Some(
+            C::<M>::read_recorded(&mut *conn, &table)
+                .await?
+                .unwrap_or_default(),
+        )
+    } else {
+        None
+    };
+    Ok(Status::with_recorded(revisions, applied, recorded))
 }
 
 /// Bring the database behind `pool` to head: what an application calls at
@@ -250,21 +286,25 @@ where
     let result = match dedicated {
         Some(url) => {
             let work = Work::Dedicated { url, setup };
-            run_locked(&mut None, &mut lock_conn, work, revisions, request, events).await
+            let mut pooled = None;
+            let run = Run {
+                revisions,
+                request,
+                checksums: options.checksums,
+            };
+            run_locked(&mut pooled, &mut lock_conn, work, run, events).await
         }
         None => match checkout(pool).await {
             Ok(mut conn) => match apply_setup(&mut *conn, &setup).await {
                 Ok(()) => {
                     let mut pooled = Some(conn);
-                    let result = run_locked(
-                        &mut pooled,
-                        &mut lock_conn,
-                        Work::Pooled,
+                    let run = Run {
                         revisions,
                         request,
-                        events,
-                    )
-                    .await;
+                        checksums: options.checksums,
+                    };
+                    let result =
+                        run_locked(&mut pooled, &mut lock_conn, Work::Pooled, run, events).await;
                     // The session goes back to the pool: leave it as it came.
                     if let (Some(conn), false) = (pooled.as_mut(), setup.is_empty()) {
                         let reset = "RESET lock_timeout; RESET statement_timeout;";
@@ -316,12 +356,19 @@ fn prep<'a, M: Manager>(
     }
 }
 
+/// What a locked run works on.
+struct Run<'a> {
+    revisions: &'a [Revision],
+    request: &'a Request,
+    /// Write the companion table (see [`RunOptions::checksums`]).
+    checksums: bool,
+}
+
 async fn run_locked<M>(
     pooled: &mut Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     work: Work<'_>,
-    revisions: &[Revision],
-    request: &Request,
+    run: Run<'_>,
     events: &mut dyn Events,
 ) -> Result<Outcome, OnlineError>
 where
@@ -330,6 +377,11 @@ where
     DedicatedHarness<M>: MigrationHarness<DieselBackend<M>>,
 {
     type C<M> = <M as bb8::ManageConnection>::Connection;
+    let Run {
+        revisions,
+        request,
+        checksums,
+    } = run;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
     let found = C::<M>::find_version_table(prep(pooled, lock_conn)).await?;
@@ -376,6 +428,12 @@ where
             Some(table) => table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
+        if checksums {
+            let prepare = C::<M>::dialect().prepare_companion_table(&table);
+            conn.batch_execute(&prepare)
+                .await
+                .map_err(query_failed("create the companion table"))?;
+        }
         let session = C::<M>::save_session(conn).await?;
         Ok::<_, OnlineError>((table, session))
     }
@@ -390,7 +448,8 @@ where
         }
     };
     if planned.kind == Kind::Stamp {
-        stamp(prep(pooled, lock_conn), &table, &planned).await?;
+        let companion = checksums.then_some(&table);
+        stamp(prep(pooled, lock_conn), &table, companion, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
         return Ok(outcome);
     }
@@ -400,6 +459,7 @@ where
     } else {
         Vec::new()
     };
+    let companion = checksums.then_some(&table);
     let report = {
         let mut watch = Watch::new();
         let mut still_locked = || watch.still_locked(&mut *lock_conn);
@@ -421,6 +481,7 @@ where
                                 &mut harness,
                                 &planned,
                                 &session,
+                                companion,
                                 events,
                                 &mut still_locked,
                             )
@@ -442,6 +503,7 @@ where
                         &mut harness,
                         &planned,
                         &session,
+                        companion,
                         events,
                         &mut still_locked,
                     )
@@ -545,21 +607,30 @@ async fn rollback_run<B: Backend>(conn: &mut B) {
     let _ = <B as AsyncConnection>::TransactionManager::rollback_transaction(conn).await;
 }
 
-/// Write the version rows of a stamp plan in one transaction.
+/// Write the version rows of a stamp plan in one transaction, and their
+/// companion rows (mode `stamp`) unless `companion` is `None`.
 async fn stamp<B: Backend>(
     conn: &mut B,
     table: &VersionTable,
+    companion: Option<&VersionTable>,
     planned: &Plan<'_>,
 ) -> Result<(), OnlineError> {
     let dialect = B::dialect();
     let mut script = String::from("BEGIN;\n");
     for step in &planned.steps {
-        let statement = match step.direction {
-            Direction::Up => dialect.insert_version(table, &step.revision.version),
-            Direction::Down => dialect.delete_version(table, &step.revision.version),
+        let bookkeeping = StepBookkeeping {
+            version: &step.revision.version,
+            direction: step.direction,
+            record: companion.map(|_| Record {
+                checksums: step.checksums.as_ref(),
+                mode: RecordMode::Stamp,
+                elapsed: Elapsed::Unknown,
+            }),
         };
-        script.push_str(&statement);
-        script.push('\n');
+        for statement in dialect.step_bookkeeping(table, &bookkeeping) {
+            script.push_str(&statement);
+            script.push('\n');
+        }
     }
     script.push_str("COMMIT;");
     conn.batch_execute(&script)

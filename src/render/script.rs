@@ -4,7 +4,9 @@
 use std::io::{self, Write};
 
 use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
-use crate::dialect::{Dialect, SessionSettings, VersionTable};
+use crate::dialect::{
+    Dialect, Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable,
+};
 use crate::model::{printable, Direction};
 use crate::plan::{Kind, Plan, Step, TransactionMode};
 
@@ -15,11 +17,23 @@ pub fn script_file_name(plan: &Plan<'_>) -> String {
 }
 
 /// How a script is written, beyond its plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScriptOptions {
     /// What the script's session starts with (`--lock-timeout`,
     /// `--statement-timeout`, `--init-sql`), after Diesel's settings.
     pub session: SessionSettings,
+    /// Write dmig's companion table beside Diesel's rows, as online runs do
+    /// (the default); off, the script never names it.
+    pub checksums: bool,
+}
+
+impl Default for ScriptOptions {
+    fn default() -> Self {
+        ScriptOptions {
+            session: SessionSettings::default(),
+            checksums: true,
+        }
+    }
 }
 
 /// Render `plan` to `out`.
@@ -32,10 +46,14 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
         out.write_all(b"BEGIN;\n\n")?;
     }
     writeln!(out, "{}\n", Postgres.create_version_table())?;
+    if options.checksums {
+        out.write_all(b"-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)\n")?;
+        writeln!(out, "{}\n", Postgres.prepare_companion_table(&table))?;
+    }
     for step in &plan.steps {
         match &step.sql {
-            Some(body) => write_step(step, body, &table, single, out)?,
-            None => write_stamp_step(step, &table, out)?,
+            Some(body) => write_step(step, body, &table, options.checksums, single, out)?,
+            None => write_stamp_step(step, &table, options.checksums, out)?,
         }
     }
     if single {
@@ -82,18 +100,32 @@ fn write_session(session: &SessionSettings, out: &mut dyn Write) -> io::Result<(
     out.write_all(b"\n")
 }
 
-/// The bookkeeping statement of a step.
-fn bookkeeping(step: &Step<'_>, table: &VersionTable) -> String {
-    match step.direction {
-        Direction::Up => Postgres.insert_version(table, &step.revision.version),
-        Direction::Down => Postgres.delete_version(table, &step.revision.version),
-    }
+/// The bookkeeping statements of a step, one per line: the version row,
+/// then (with `checksums`) the companion row.
+fn bookkeeping(step: &Step<'_>, table: &VersionTable, checksums: bool) -> String {
+    let mode = if step.sql.is_some() {
+        RecordMode::Offline
+    } else {
+        RecordMode::Stamp
+    };
+    let record = checksums.then_some(Record {
+        checksums: step.checksums.as_ref(),
+        mode,
+        elapsed: Elapsed::Unknown,
+    });
+    let step = StepBookkeeping {
+        version: &step.revision.version,
+        direction: step.direction,
+        record,
+    };
+    Postgres.step_bookkeeping(table, &step).join("\n")
 }
 
 fn write_step(
     step: &Step<'_>,
     body: &str,
     table: &VersionTable,
+    checksums: bool,
     single: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -117,14 +149,19 @@ fn write_step(
     if postgres::may_change_search_path(body) {
         writeln!(out, "{RESET_SEARCH_PATH_SQL}")?;
     }
-    writeln!(out, "{}", bookkeeping(step, table))?;
+    writeln!(out, "{}", bookkeeping(step, table, checksums))?;
     if own_transaction {
         out.write_all(b"COMMIT;\n")?;
     }
     out.write_all(b"\n")
 }
 
-fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) -> io::Result<()> {
+fn write_stamp_step(
+    step: &Step<'_>,
+    table: &VersionTable,
+    checksums: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let verb = match step.direction {
         Direction::Up => "Stamping",
         Direction::Down => "Unstamping",
@@ -134,7 +171,7 @@ fn write_stamp_step(step: &Step<'_>, table: &VersionTable, out: &mut dyn Write) 
         "-- {verb} {} ({})\n{}\n",
         step.revision.version,
         printable(&step.revision.name),
-        bookkeeping(step, table)
+        bookkeeping(step, table, checksums)
     )
 }
 

@@ -18,6 +18,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
     let Run {
         online,
         session,
+        checksums,
         lock_wait,
         quiet,
         format,
@@ -27,6 +28,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         lock_wait,
         dedicated_session: Some(online.url.clone()),
         session,
+        checksums,
     };
     let session = Session::open(&online, options.pooled_sessions(request))?;
     let mut progress = Progress::new(request.kind, quiet);

@@ -72,8 +72,12 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<ExitCode> {
             range,
             transaction,
             session,
+            checksums,
             output,
-        } => render::render(&cx, kind, &range, transaction, session, &output),
+        } => {
+            let options = crate::render::ScriptOptions { session, checksums };
+            render::render(&cx, kind, &range, transaction, options, &output)
+        }
         Task::Migrate { request, run } => migrate::migrate(&cx, &request, run),
         Task::Current {
             verbose,

@@ -6,7 +6,6 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::cli::output::{say, stdout_error, Interrupts};
-use crate::dialect::SessionSettings;
 use crate::error::RenderError;
 use crate::plan::{self, Kind, Range, TransactionMode};
 use crate::render::{self, Output, ScriptOptions};
@@ -17,7 +16,7 @@ pub(super) fn render(
     kind: Kind,
     range: &Range,
     transaction: TransactionMode,
-    session: SessionSettings,
+    options: ScriptOptions,
     output: &Output,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
@@ -25,7 +24,6 @@ pub(super) fn render(
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }
-    let options = ScriptOptions { session };
     // From here on a signal removes the temp file before dmig exits.
     let interrupts = Interrupts::catch().context("cannot catch signals")?;
     let written = match render::write_script_until(&planned, &options, output, interrupts.flag()) {
