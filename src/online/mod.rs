@@ -3,7 +3,7 @@
 //! nothing of clap; the CLI and applications call the same functions.
 //!
 //! - [`runner`]: lock, plan, apply, report — written once, generic over
-//!   [`Backend`];
+//!   [`Backend`]; [`read`]: the read-only side (rows, status);
 //! - [`backend`]: what differs per database system; [`pg`] is PostgreSQL;
 //! - [`lock`]: the policy around the migration lock;
 //! - [`failure`]: what a failed run reports.
@@ -18,6 +18,7 @@ pub(crate) mod error;
 pub mod failure;
 mod lock;
 pub mod pg;
+pub mod read;
 pub mod runner;
 
 use std::time::Duration;
