@@ -118,8 +118,8 @@ impl<B: Backend> StepMigration<'_, B> {
         let statements = sql::split(self.sql)?;
         // In the harness's own transaction the companion row rides along
         // with the last batch; otherwise it goes on its own at the end.
-        let own_transaction = self.run_in_transaction();
-        let along = own_transaction
+        let rides = self.run_in_transaction() && (self.restore.is_some() || !statements.is_empty());
+        let along = rides
             .then(|| self.companion_sql(Elapsed::Transaction))
             .flatten();
         let with_along = |text: &str| match &along {
@@ -143,7 +143,7 @@ impl<B: Backend> StepMigration<'_, B> {
             conn.batch_execute(&with_along(restore))
                 .map_err(|error| self.fail(&statements, statements.len(), error))?;
         }
-        if !own_transaction {
+        if !rides {
             if let Some(record) = self.companion_sql(Elapsed::Measured(started.elapsed())) {
                 conn.batch_execute(&record)
                     .map_err(|error| self.fail(&statements, statements.len() + 1, error))?;
