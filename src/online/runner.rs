@@ -323,7 +323,10 @@ where
         None => Vec::new(),
     };
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
-    let planned = plan::plan(revisions, &applied, request)?;
+    let mut planned = plan::plan(revisions, &applied, request)?;
+    if checksums {
+        planned.read_checksums()?;
+    }
     tracing::info!(
         kind = planned.kind.as_str(),
         from = %planned.from,

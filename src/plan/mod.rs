@@ -125,7 +125,8 @@ pub struct Step<'r> {
     /// `None` for a stamp, which runs none.
     pub sql: Option<Cow<'static, str>>,
     /// The checksums of the revision's files, for the companion table: read
-    /// with the plan for every step up (a stamp's too), `None` going down.
+    /// by [`Plan::read_checksums`] for every step up (a stamp's too), `None`
+    /// going down or before.
     pub checksums: Option<Checksums>,
 }
 
@@ -153,6 +154,21 @@ pub struct Plan<'r> {
     pub transaction: TransactionMode,
     /// What reading the plan's files found worth telling (both sinks show it).
     pub warnings: Vec<PlanWarning>,
+}
+
+impl Plan<'_> {
+    /// Read the checksums of every step up (see [`Step::checksums`]), as a
+    /// run that records them needs before anything runs: an unreadable
+    /// `down.sql` stops it then, not halfway. A step's `up.sql` is hashed
+    /// from the text already read.
+    pub fn read_checksums(&mut self) -> Result<(), PlanError> {
+        for step in &mut self.steps {
+            if step.direction == Direction::Up && step.checksums.is_none() {
+                step.checksums = Some(step.revision.checksums(step.sql.as_deref())?);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Something about a plan's files worth telling the user, found while
@@ -389,11 +405,6 @@ fn plan_to<'r>(
             step.sql = Some(sql.text);
         }
     }
-    for step in &mut steps {
-        if step.direction == Direction::Up {
-            step.checksums = Some(step.revision.checksums(step.sql.as_deref())?);
-        }
-    }
     Ok(Plan {
         kind: request.kind,
         from: Position::of(revisions, current),
@@ -490,6 +501,27 @@ mod tests {
             .all(|s| s.sql.as_deref() == Some("select 1;")));
         let stamped = plan(&revisions, &applied, &request(Kind::Stamp, "2")).expect("plan");
         assert!(stamped.steps.iter().all(|s| s.sql.is_none()));
+    }
+
+    #[test]
+    fn checksums_are_read_on_request_for_steps_up_only() {
+        let revisions = five();
+        let mut redo = plan(
+            &revisions,
+            &["1", "2"].into_iter().collect(),
+            &request(Kind::Redo, "-1"),
+        )
+        .expect("plan");
+        assert!(redo.steps.iter().all(|s| s.checksums.is_none()));
+        redo.read_checksums().expect("read");
+        let hashed: Vec<(Direction, bool)> = redo
+            .steps
+            .iter()
+            .map(|s| (s.direction, s.checksums.is_some()))
+            .collect();
+        assert_eq!(hashed, [(Direction::Down, false), (Direction::Up, true)]);
+        let sums = redo.steps[1].checksums.as_ref().expect("up");
+        assert_eq!(sums.up, crate::source::checksum::sha256_hex(b"select 1;"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SE
 use crate::dialect::{
     Dialect, Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable,
 };
-use crate::model::{printable, Direction};
+use crate::model::{printable, Checksums, Direction};
 use crate::plan::{Kind, Plan, Step, TransactionMode};
 
 /// The file name a script gets inside an output directory, e.g.
@@ -45,15 +45,32 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
     if single {
         out.write_all(b"BEGIN;\n\n")?;
     }
+    // A plan made without its checksums (see `Plan::read_checksums`) gets
+    // them here, before anything is written.
+    let mut checksums = Vec::new();
+    if options.checksums {
+        for step in &plan.steps {
+            checksums.push(match (&step.checksums, step.direction) {
+                (None, Direction::Up) => Some(
+                    step.revision
+                        .checksums(step.sql.as_deref())
+                        .map_err(io::Error::other)?,
+                ),
+                (known, _) => known.clone(),
+            });
+        }
+    }
     writeln!(out, "{}\n", Postgres.create_version_table())?;
     if options.checksums {
         out.write_all(b"-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)\n")?;
         writeln!(out, "{}\n", Postgres.prepare_companion_table(&table))?;
     }
-    for step in &plan.steps {
+    for (index, step) in plan.steps.iter().enumerate() {
+        // `None`: checksums off; `Some(None)`: a step down, nothing to hash.
+        let record = checksums.get(index).map(Option::as_ref);
         match &step.sql {
-            Some(body) => write_step(step, body, &table, options.checksums, single, out)?,
-            None => write_stamp_step(step, &table, options.checksums, out)?,
+            Some(body) => write_step(step, body, &table, record, single, out)?,
+            None => write_stamp_step(step, &table, record, out)?,
         }
     }
     if single {
@@ -101,15 +118,19 @@ fn write_session(session: &SessionSettings, out: &mut dyn Write) -> io::Result<(
 }
 
 /// The bookkeeping statements of a step, one per line: the version row,
-/// then (with `checksums`) the companion row.
-fn bookkeeping(step: &Step<'_>, table: &VersionTable, checksums: bool) -> String {
+/// then (unless `record` is `None`: checksums off) the companion row.
+fn bookkeeping(
+    step: &Step<'_>,
+    table: &VersionTable,
+    record: Option<Option<&Checksums>>,
+) -> String {
     let mode = if step.sql.is_some() {
         RecordMode::Offline
     } else {
         RecordMode::Stamp
     };
-    let record = checksums.then_some(Record {
-        checksums: step.checksums.as_ref(),
+    let record = record.map(|checksums| Record {
+        checksums,
         mode,
         elapsed: Elapsed::Unknown,
     });
@@ -125,7 +146,7 @@ fn write_step(
     step: &Step<'_>,
     body: &str,
     table: &VersionTable,
-    checksums: bool,
+    record: Option<Option<&Checksums>>,
     single: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
@@ -149,7 +170,7 @@ fn write_step(
     if postgres::may_change_search_path(body) {
         writeln!(out, "{RESET_SEARCH_PATH_SQL}")?;
     }
-    writeln!(out, "{}", bookkeeping(step, table, checksums))?;
+    writeln!(out, "{}", bookkeeping(step, table, record))?;
     if own_transaction {
         out.write_all(b"COMMIT;\n")?;
     }
@@ -159,7 +180,7 @@ fn write_step(
 fn write_stamp_step(
     step: &Step<'_>,
     table: &VersionTable,
-    checksums: bool,
+    record: Option<Option<&Checksums>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let verb = match step.direction {
@@ -171,7 +192,7 @@ fn write_stamp_step(
         "-- {verb} {} ({})\n{}\n",
         step.revision.version,
         printable(&step.revision.name),
-        bookkeeping(step, table, checksums)
+        bookkeeping(step, table, record)
     )
 }
 

@@ -20,7 +20,10 @@ pub(super) fn render(
     output: &Output,
 ) -> anyhow::Result<ExitCode> {
     let (_, discovery) = cx.load()?;
-    let planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    let mut planned = plan::plan_range(&discovery.revisions, kind, range, transaction)?;
+    if options.checksums {
+        planned.read_checksums()?;
+    }
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }
