@@ -386,11 +386,12 @@ class Pg:
                 print(f"warning: could not drop {db}: {e}", file=sys.stderr)
 
     def counts(self, url: str) -> tuple[int, int]:
-        """(version rows or -1 without a version table, tables in public)."""
+        """(version rows or -1 without a version table, tables in public but
+        dmig's companion table, which diesel CLI does not write)."""
         tables, has_table = self.query(
             url,
             "SELECT count(*), to_regclass('public.__diesel_schema_migrations') IS NOT NULL"
-            " FROM pg_tables WHERE schemaname = 'public'",
+            " FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__dmig_revisions'",
         ).split("|")
         versions = -1
         if has_table == "t":

@@ -57,7 +57,7 @@ RESET statement_timeout;
 -- The version table: the __diesel_schema_migrations the server resolves on the search_path, used
 -- schema-qualified from here on; two of them on the search_path are refused.
 SELECT (array_agg(n.nspname::text ORDER BY s.position))[1] AS dmig_schema,
-       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg('"' || replace(n.nspname, '"', '""') || '".__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
+       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg(quote_ident(n.nspname) || '.__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
 FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position)
 JOIN pg_namespace n ON n.nspname = s.name
 JOIN pg_class c ON c.relnamespace = n.oid
@@ -86,6 +86,20 @@ SELECT pg_advisory_unlock(3888674113241835903) AS dmig_unlocked \gset
 \q
 \endif
 
+-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)
+CREATE TABLE IF NOT EXISTS :"dmig_schema".__dmig_revisions (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       up_sha256 TEXT NOT NULL,
+       down_sha256 TEXT,
+       applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+       applied_by TEXT NOT NULL DEFAULT current_user,
+       dmig_version TEXT NOT NULL,
+       mode TEXT NOT NULL,
+       duration INTERVAL
+);
+DELETE FROM :"dmig_schema".__dmig_revisions r
+ WHERE NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations d WHERE d.version = r.version);
+
 -- Running downgrade 20240105000000 (2024-01-05-000000_index_posts_concurrently)
 SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240105000000') AS dmig_skip \gset
 \if :dmig_skip
@@ -95,6 +109,7 @@ SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE
 DROP INDEX CONCURRENTLY IF EXISTS comments_post_id_idx;
 DROP INDEX CONCURRENTLY IF EXISTS posts_author_id_idx;
 DELETE FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240105000000';
+DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240105000000';
 \endif
 
 -- Running downgrade 20240104080000 (2024-01-04-080000_backfill_display_name)
@@ -105,6 +120,7 @@ SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE
 BEGIN;
 ALTER TABLE users DROP COLUMN display_name;
 DELETE FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240104080000';
+DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240104080000';
 COMMIT;
 \endif
 
@@ -119,6 +135,7 @@ DROP TRIGGER posts_set_updated_at ON posts;
 DROP TRIGGER users_set_updated_at ON users;
 DROP FUNCTION set_updated_at();
 DELETE FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240103100000';
+DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240103100000';
 COMMIT;
 \endif
 
@@ -131,6 +148,7 @@ BEGIN;
 DROP TABLE comments;
 DROP TABLE posts;
 DELETE FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240102090000';
+DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240102090000';
 COMMIT;
 \endif
 
@@ -143,6 +161,7 @@ BEGIN;
 DROP TABLE users;
 DROP TYPE user_role;
 DELETE FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240101120000';
+DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240101120000';
 COMMIT;
 \endif
 

@@ -57,7 +57,7 @@ RESET statement_timeout;
 -- The version table: the __diesel_schema_migrations the server resolves on the search_path, used
 -- schema-qualified from here on; two of them on the search_path are refused.
 SELECT (array_agg(n.nspname::text ORDER BY s.position))[1] AS dmig_schema,
-       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg('"' || replace(n.nspname, '"', '""') || '".__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
+       CASE WHEN count(*) > 1 THEN set_config('dmig.refusal', 'dmig: ' || 'found two version tables on the search_path: ' || string_agg(quote_ident(n.nspname) || '.__diesel_schema_migrations', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; the script changed nothing', false) END AS dmig_refused
 FROM unnest(current_schemas(false)) WITH ORDINALITY AS s(name, position)
 JOIN pg_namespace n ON n.nspname = s.name
 JOIN pg_class c ON c.relnamespace = n.oid
@@ -88,6 +88,20 @@ CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
 SELECT n.nspname::text AS dmig_schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('__diesel_schema_migrations') \gset
 \endif
 
+-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)
+CREATE TABLE IF NOT EXISTS :"dmig_schema".__dmig_revisions (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       up_sha256 TEXT NOT NULL,
+       down_sha256 TEXT,
+       applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+       applied_by TEXT NOT NULL DEFAULT current_user,
+       dmig_version TEXT NOT NULL,
+       mode TEXT NOT NULL,
+       duration INTERVAL
+);
+DELETE FROM :"dmig_schema".__dmig_revisions r
+ WHERE NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations d WHERE d.version = r.version);
+
 -- Running upgrade 20240101120000 (2024-01-01-120000_create_users)
 SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240101120000') AS dmig_skip \gset
 \if :dmig_skip
@@ -112,6 +126,7 @@ INSERT INTO users (email, role) VALUES
     ('grace@example.com', 'moderator'),
     ('linus@example.com', 'member');
 INSERT INTO :"dmig_schema".__diesel_schema_migrations (version) VALUES ('20240101120000');
+INSERT INTO :"dmig_schema".__dmig_revisions (version, up_sha256, down_sha256, dmig_version, mode, duration) VALUES ('20240101120000', '143625c68ee53644134f66c5c7edd8304ee34196f83673e27c82159df35a84f4', '3029dcdc72d548a2dc06d65eb34813a33a9675af8d85d6c75276120cb8b635b3', '0.1.0', 'offline', NULL);
 COMMIT;
 \endif
 
@@ -143,6 +158,7 @@ SELECT id, 'Hello from ' || email, E'It''s the first post.\nWelcome!'
 FROM users
 WHERE role = 'admin';
 INSERT INTO :"dmig_schema".__diesel_schema_migrations (version) VALUES ('20240102090000');
+INSERT INTO :"dmig_schema".__dmig_revisions (version, up_sha256, down_sha256, dmig_version, mode, duration) VALUES ('20240102090000', '515f8b4a40b4a36ee656cf819703d5ddecae1117ad3e2c39addd4a23b853143f', 'ce27ea633fd0956f727d176dd3ff34c5ffdd6ceeb4ad43b16e183a7e481b47de', '0.1.0', 'offline', NULL);
 COMMIT;
 \endif
 
@@ -178,6 +194,7 @@ LANGUAGE sql STABLE AS $body$
 $body$ -- no semicolon after the last statement, and no newline after this comment
 ;
 INSERT INTO :"dmig_schema".__diesel_schema_migrations (version) VALUES ('20240103100000');
+INSERT INTO :"dmig_schema".__dmig_revisions (version, up_sha256, down_sha256, dmig_version, mode, duration) VALUES ('20240103100000', 'ab2f5567b11f4f7af5be7d2fcd435ffa2dd0ff7874e08bdecbca44c38af01a65', '224b5337b56a5c6d00cf75d657345e6404fec355212515885f1cb9b819494ffb', '0.1.0', 'offline', NULL);
 COMMIT;
 \endif
 
@@ -196,6 +213,7 @@ WHERE display_name IS NULL;
 
 ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;
 INSERT INTO :"dmig_schema".__diesel_schema_migrations (version) VALUES ('20240104080000');
+INSERT INTO :"dmig_schema".__dmig_revisions (version, up_sha256, down_sha256, dmig_version, mode, duration) VALUES ('20240104080000', '21dc519bf24a36f58b1990666258de8f1c71c3c51ed20cb759a52714aad61c3a', 'c7e6c81e4e1b71d32a1030c79529650d37ea3ae475794df8e20debb00519db48', '0.1.0', 'offline', NULL);
 COMMIT;
 \endif
 
@@ -210,6 +228,7 @@ SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE ver
 CREATE INDEX CONCURRENTLY posts_author_id_idx ON posts (author_id);
 CREATE INDEX CONCURRENTLY comments_post_id_idx ON comments (post_id);
 INSERT INTO :"dmig_schema".__diesel_schema_migrations (version) VALUES ('20240105000000');
+INSERT INTO :"dmig_schema".__dmig_revisions (version, up_sha256, down_sha256, dmig_version, mode, duration) VALUES ('20240105000000', 'f1e5f270892bc942c16312b4adc9f94b51280771c608abfaf51a0fd0a441314a', 'c9d156184cbfeb1161f8adc00f0532d53a1c2f9e45ede08471fce5dbb357128d', '0.1.0', 'offline', NULL);
 \endif
 
 SELECT pg_advisory_unlock(3888674113241835903) AS dmig_unlocked \gset

@@ -203,11 +203,42 @@ pub struct Applied {
     pub run_on: Option<String>,
 }
 
-/// Where a revision on disk stands against the version table.
+/// The SHA-256 of a revision's files as dmig's companion table records
+/// them: lowercase hex of each file's bytes, a leading UTF-8 byte order mark
+/// left out (dmig never sends it, see [`crate::source::checksum`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksums {
+    /// Of `up.sql`.
+    pub up: String,
+    /// Of `down.sql`, when the revision has one.
+    pub down: Option<String>,
+}
+
+/// A row of dmig's companion table (`__dmig_revisions`): what dmig recorded
+/// when it applied (or stamped) a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The version.
+    pub version: Version,
+    /// `up.sql`'s SHA-256 when it was applied.
+    pub up_sha256: String,
+    /// `down.sql`'s, when there was one.
+    pub down_sha256: Option<String>,
+}
+
+/// Where a revision on disk stands against the version table (and, when
+/// it was consulted, dmig's companion table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevisionState {
-    /// Its version is in the table.
+    /// Its version is in the table (and, when checksums were compared, its
+    /// `up.sql` is the one that was applied).
     Applied,
+    /// Applied, but its `up.sql` is not the file that was applied: the
+    /// checksum dmig recorded differs from the file's (`check` fails).
+    Changed,
+    /// Applied, with nothing recorded to compare against: applied by
+    /// another tool (diesel CLI, an older dmig) or with checksums off.
+    Unverified,
     /// Its version is not in the table.
     Pending,
     /// Pending, but older than the newest applied version: an upgrade
@@ -221,12 +252,30 @@ impl RevisionState {
         matches!(self, RevisionState::Pending | RevisionState::OutOfOrder)
     }
 
+    /// Whether its version is in the table.
+    pub fn is_applied(self) -> bool {
+        !self.is_pending()
+    }
+
     /// Whether its version is in the table: `applied` or `pending`, the
-    /// word listings and the JSON `state` show (an out-of-order revision is
-    /// pending, flagged beside it).
+    /// word the JSON `state` shows (an out-of-order revision is pending,
+    /// flagged beside it; a changed or unverified one is applied, with its
+    /// `checksum` beside it).
     pub fn as_str(self) -> &'static str {
+        if self.is_pending() {
+            "pending"
+        } else {
+            "applied"
+        }
+    }
+
+    /// The word a listing shows: `applied`, `changed`, `unverified` or
+    /// `pending`.
+    pub fn word(self) -> &'static str {
         match self {
             RevisionState::Applied => "applied",
+            RevisionState::Changed => "changed",
+            RevisionState::Unverified => "unverified",
             RevisionState::Pending | RevisionState::OutOfOrder => "pending",
         }
     }

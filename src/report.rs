@@ -104,6 +104,16 @@ pub struct RevisionRow {
     pub run_on: Option<String>,
     /// Whether it runs in a transaction.
     pub run_in_transaction: bool,
+    /// An applied revision against dmig's companion table: `verified` (its
+    /// up.sql is the file that was applied), `changed` (it is not),
+    /// `unverified` (nothing recorded: applied by another tool or without
+    /// checksums); `null` when pending or when checksums were not read.
+    pub checksum: Option<&'static str>,
+    /// The SHA-256 of up.sql recorded when it was applied; `null` when none was.
+    pub applied_up_sha256: Option<String>,
+    /// The SHA-256 of up.sql on disk, when compared with a recorded one
+    /// (`null` too when the file could not be read).
+    pub up_sha256: Option<String>,
 }
 
 /// `dmig history --format json`: the revisions on disk.
@@ -134,8 +144,8 @@ pub struct HistoryRow {
 pub struct CheckReport {
     /// [`FORMAT_VERSION`].
     pub dmig: u32,
-    /// Whether the database is at head: nothing pending, out of order or
-    /// missing on disk (`check` exits 0).
+    /// Whether the database is at head: nothing pending, out of order,
+    /// missing on disk or changed since applied (`check` exits 0).
     pub ok: bool,
     /// The newest applied version; `null` at base.
     pub current: Option<Version>,
@@ -147,6 +157,12 @@ pub struct CheckReport {
     pub missing_on_disk: Vec<Version>,
     /// Directory names of pending revisions older than the newest applied one.
     pub out_of_order: Vec<String>,
+    /// Directory names of applied revisions whose up.sql changed since
+    /// (`check` fails).
+    pub changed: Vec<String>,
+    /// Directory names of applied revisions with no checksum recorded (no
+    /// failure: applied by another tool or without checksums).
+    pub unverified: Vec<String>,
     /// With `--schema`: schema.rs against the database; absent without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<SchemaCheck>,
@@ -165,6 +181,16 @@ pub struct SchemaCheck {
 
 fn state_word<S: serde::Serializer>(state: &RevisionState, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(state.as_str())
+}
+
+/// The `checksum` word of an entry (see [`RevisionRow::checksum`]).
+fn checksum_word(entry: &crate::plan::Entry<'_>) -> Option<&'static str> {
+    match entry.state {
+        RevisionState::Changed => Some("changed"),
+        RevisionState::Unverified => Some("unverified"),
+        RevisionState::Applied if entry.recorded_up_sha256.is_some() => Some("verified"),
+        _ => None,
+    }
 }
 
 impl From<&Applied> for AppliedRow {
@@ -230,6 +256,9 @@ impl StatusReport {
                     state: e.state,
                     run_on: e.run_on.clone(),
                     run_in_transaction: e.revision.run_in_transaction,
+                    checksum: checksum_word(e),
+                    applied_up_sha256: e.recorded_up_sha256.clone(),
+                    up_sha256: e.up_sha256.clone(),
                 })
                 .collect(),
             missing_on_disk: status
@@ -269,7 +298,7 @@ impl CheckReport {
     pub fn new(status: &Status<'_>) -> CheckReport {
         CheckReport {
             dmig: FORMAT_VERSION,
-            ok: status.is_at_head(),
+            ok: status.is_ok(),
             current: status.current.clone(),
             head: status.head.clone(),
             pending: status.pending().map(|e| e.revision.name.clone()).collect(),
@@ -280,6 +309,11 @@ impl CheckReport {
                 .collect(),
             out_of_order: status
                 .out_of_order()
+                .map(|e| e.revision.name.clone())
+                .collect(),
+            changed: status.changed().map(|e| e.revision.name.clone()).collect(),
+            unverified: status
+                .unverified()
                 .map(|e| e.revision.name.clone())
                 .collect(),
             schema: None,
@@ -373,6 +407,33 @@ mod tests {
         let revisions = revisions();
         let status = Status::new(&revisions, applied());
         insta::assert_snapshot!(json(&StatusReport::new(&status)));
+    }
+
+    #[test]
+    fn status_and_check_with_checksums_shape() {
+        let revisions = revisions();
+        let applied: Vec<Applied> = revisions
+            .iter()
+            .map(|r| Applied {
+                version: r.version.clone(),
+                run_on: Some("2024-11-25 19:00:00.123456".to_owned()),
+            })
+            .collect();
+        let recorded = |version: &str, up: &str| crate::model::Recorded {
+            version: Version::from_row(version.to_owned()),
+            up_sha256: crate::source::checksum::sha256_hex(up.as_bytes()),
+            down_sha256: None,
+        };
+        // a as applied, b edited since, c applied by another tool.
+        let companion = vec![
+            recorded("20240101000000", "select 1;"),
+            recorded("20240102000000", "select 2;"),
+        ];
+        let status = Status::with_recorded(&revisions, applied, Some(companion));
+        insta::assert_snapshot!(json(&StatusReport::new(&status)));
+        let check = CheckReport::new(&status);
+        assert!(!check.ok);
+        insta::assert_snapshot!("check_with_checksums_shape", json(&check));
     }
 
     #[test]

@@ -324,7 +324,7 @@ fn the_version_table_is_looked_up_once_as_online_runs_do() {
     let down = render_to(&p, "down.sql", &["downgrade", "--sql", "head:base"]);
     let run = run_psql_f(&db, &down);
     assert_eq!(run.status.code(), Some(3));
-    let both = "found two version tables on the search_path: \"app\".__diesel_schema_migrations and \"public\".__diesel_schema_migrations";
+    let both = "found two version tables on the search_path: app.__diesel_schema_migrations and public.__diesel_schema_migrations";
     assert!(text(&run.stderr).contains(both), "{}", text(&run.stderr));
     dmig(&p, &db)
         .args(["downgrade", "base"])

@@ -19,7 +19,10 @@ fn sample_upgrade_script_builds_the_schema_and_version_rows() {
     let tables = db.psql(
         "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
     );
-    assert_eq!(tables, "__diesel_schema_migrations,comments,posts,users");
+    assert_eq!(
+        tables,
+        "__diesel_schema_migrations,__dmig_revisions,comments,posts,users"
+    );
     // The trigger function works: an update moves updated_at.
     db.psql("UPDATE users SET updated_at = '2000-01-01' WHERE email = 'ada@example.com'");
     db.psql("UPDATE users SET role = 'member' WHERE email = 'ada@example.com'");
@@ -163,10 +166,14 @@ fn failing_script_stops_at_the_failing_revision_and_keeps_earlier_ones() {
     let output = db.psql_file(&out);
     assert!(!output.status.success());
     assert_eq!(db.versions(), ["1"]);
+    // The failed revision's companion row rolled back with its transaction.
+    let recorded = db.companion_rows().expect("companion table");
+    assert_eq!(recorded.len(), 1);
+    assert!(recorded[0].starts_with("1 "), "{recorded:?}");
     let tables = db.psql(
         "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
     );
-    assert_eq!(tables, "__diesel_schema_migrations,ok");
+    assert_eq!(tables, "__diesel_schema_migrations,__dmig_revisions,ok");
 }
 
 /// Diesel's own code (diesel_migrations' `MigrationHarness`, driven through

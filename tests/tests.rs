@@ -1,6 +1,7 @@
 mod autogen;
 mod autogen_cli;
 mod bench_smoke;
+mod checksums;
 mod cli;
 mod conninfo;
 mod dmig_toml;

@@ -299,7 +299,9 @@ fn stamp_sql_purge_deletes_what_is_not_on_disk_and_agrees_with_online() {
     let script = p.render(&["stamp", "--sql", "2:1", "--purge"]);
     let text = std::fs::read_to_string(&script).expect("read");
     assert!(
-        text.contains("DELETE FROM __diesel_schema_migrations WHERE version NOT IN ('1', '2');"),
+        text.contains(
+            "DELETE FROM :\"dmig_schema\".__diesel_schema_migrations WHERE version NOT IN ('1', '2');"
+        ),
         "{text}"
     );
     offline.run_script(&script);

@@ -13,7 +13,8 @@ Exit codes:
   0    done (check: at head)
   1    error
   2    bad usage
-  3    check: revisions pending, out of order, missing on disk, or schema.rs drift
+  3    check: revisions pending, out of order, missing on disk, changed since applied
+       (checksums), or schema.rs drift
   129, 130, 143  stopped by SIGHUP, SIGINT, SIGTERM (the running statement cancelled first)
 
 Environment:
@@ -127,6 +128,31 @@ pub struct SessionArgs {
     /// SQL run at the start of the session that runs the revisions, or at the top of the script (repeatable).
     #[arg(long = "init-sql", value_name = "SQL")]
     pub init_sql: Vec<String>,
+    #[command(flatten)]
+    pub checksums: ChecksumArgs,
+}
+
+/// `--checksums` / `--no-checksums`, on the commands that write.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChecksumArgs {
+    /// Record each revision's up.sql and down.sql SHA-256 in dmig's table __dmig_revisions, beside Diesel's row (the default).
+    #[arg(long, overrides_with = "no_checksums")]
+    pub checksums: bool,
+    /// Write nothing but Diesel's version table: no __dmig_revisions (status then cannot tell changed files).
+    #[arg(long, overrides_with = "checksums")]
+    pub no_checksums: bool,
+}
+
+impl ChecksumArgs {
+    /// What the flags say: `Some(false)` for --no-checksums, `Some(true)`
+    /// for --checksums, `None` when neither was given (the last one wins).
+    pub fn setting(&self) -> Option<bool> {
+        match (self.checksums, self.no_checksums) {
+            (_, true) => Some(false),
+            (true, false) => Some(true),
+            (false, false) => None,
+        }
+    }
 }
 
 /// Retrying what could not get a lock, for commands that run revisions online.

@@ -75,7 +75,6 @@ impl Layers {
         let from_env = DmigSettings::from_env(|name| std::env::var(name).ok())?;
         let below = from_env.over(from_file);
         let layers = Layers { given, below };
-        layers.read_unwired();
         Ok(layers)
     }
 
@@ -110,16 +109,5 @@ impl Layers {
             ),
             init_sql: self.pick("init_sql", args.init_sql, below.init_sql),
         }
-    }
-
-    /// WIRE AT MERGE: `checksums` is parsed and checked in `dmig.toml` and
-    /// `DMIG_CHECKSUMS` already, but its flags (`--checksums` /
-    /// `--no-checksums`) come from another branch: the given one, else
-    /// `below().checksums`.
-    fn read_unwired(&self) {
-        tracing::debug!(
-            checksums = ?self.below.checksums,
-            "settings of dmig.toml or DMIG_* without their flags yet"
-        );
     }
 }

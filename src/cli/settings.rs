@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{
-    AutogenerateArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, HistoryArgs, LockArgs,
-    ModeArgs, OnlineConnectArgs, OnlineLockArgs, RetryArgs, SessionArgs, TransactionArg,
+    AutogenerateArgs, ChecksumArgs, Cli, Command, ConnectArgs, DatabaseAction, Format, HistoryArgs,
+    LockArgs, ModeArgs, OnlineConnectArgs, OnlineLockArgs, RetryArgs, SessionArgs, TransactionArg,
 };
 use super::layers::{Given, Layers};
 use super::UsageError;
@@ -59,6 +59,8 @@ pub(crate) enum Task {
         range: Range,
         transaction: TransactionMode,
         session: SessionSettings,
+        /// Write the companion table (`--checksums`, the default).
+        checksums: bool,
         output: Output,
         /// `stamp --sql --purge`.
         purge: bool,
@@ -106,6 +108,8 @@ pub(crate) struct Run {
     pub online: Online,
     /// What the work session starts with.
     pub session: SessionSettings,
+    /// Write the companion table (`--checksums`, the default).
+    pub checksums: bool,
     /// How long to wait for the migration lock.
     pub lock_wait: Duration,
     /// `--retries`: how often a revision that could not get a lock is retried.
@@ -211,6 +215,10 @@ impl Settings {
                 connect_timeout: Duration::from_secs(seconds(timeout)),
             })
         };
+        // `--checksums` / `--no-checksums`, else DMIG_CHECKSUMS or dmig.toml,
+        // else on.
+        let checksums =
+            |flag: &ChecksumArgs| -> bool { flag.setting().or(below.checksums).unwrap_or(true) };
         // What every online run takes, from its flags.
         let run = |connect: &ConnectArgs,
                    session: SessionArgs,
@@ -219,6 +227,7 @@ impl Settings {
          -> anyhow::Result<Run> {
             Ok(Run {
                 online: online(&connect.database_url, connect.connect_timeout)?,
+                checksums: checksums(&session.checksums),
                 session: layers.session(session),
                 lock_wait: Duration::from_secs(layers.pick(
                     "lock_wait",
@@ -244,6 +253,7 @@ impl Settings {
          -> anyhow::Result<Run> {
             Ok(Run {
                 online: online(&connect.database_url, connect.connect_timeout)?,
+                checksums: checksums(&session.checksums),
                 session: layers.session(session),
                 lock_wait: Duration::from_secs(layers.pick(
                     "lock_wait",
@@ -373,6 +383,7 @@ impl Settings {
                             args.target.as_deref().unwrap_or("base:head"),
                         )?,
                         transaction,
+                        checksums: checksums(&args.session.checksums),
                         session: layers.session(args.session),
                         output,
                         purge: false,
@@ -408,6 +419,7 @@ impl Settings {
                             kind: Kind::Downgrade,
                             range: usage(Range::parse_for(Kind::Downgrade, &range))?,
                             transaction,
+                            checksums: checksums(&args.session.checksums),
                             session: layers.session(args.session),
                             output,
                             purge: false,
@@ -446,6 +458,7 @@ impl Settings {
                         kind: Kind::Redo,
                         range: Range::parse_for(Kind::Redo, &format!("head:{below}"))?,
                         transaction: TransactionMode::PerRevision,
+                        checksums: checksums(&args.session.checksums),
                         session: layers.session(args.session),
                         output,
                         purge: false,
@@ -468,6 +481,7 @@ impl Settings {
                     kind: Kind::Stamp,
                     range: Range::parse_for(Kind::Stamp, &args.target)?,
                     transaction: TransactionMode::PerRevision,
+                    checksums: checksums(&args.session.checksums),
                     session: layers.session(args.session),
                     output,
                     purge: args.purge,

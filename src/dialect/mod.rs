@@ -7,10 +7,76 @@
 pub mod postgres;
 pub mod psql;
 
-use crate::model::Version;
+use std::time::Duration;
+
+use crate::model::{Checksums, Direction, Version};
 
 /// The table Diesel records applied versions in.
 pub const VERSION_TABLE: &str = "__diesel_schema_migrations";
+
+/// dmig's companion table, beside the version table (same schema): one row
+/// per version dmig applied or stamped, with the checksums of its files,
+/// when, by whom and how. Diesel never reads it; `--no-checksums` leaves it
+/// alone.
+pub const COMPANION_TABLE: &str = "__dmig_revisions";
+
+/// How a companion row came to be (its `mode` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordMode {
+    /// Applied by an online run.
+    Online,
+    /// Applied by a script.
+    Offline,
+    /// Recorded by `stamp` (online or in a script): no SQL ran, the files
+    /// are taken to be what the database holds.
+    Stamp,
+}
+
+impl RecordMode {
+    /// The `mode` column's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordMode::Online => "online",
+            RecordMode::Offline => "offline",
+            RecordMode::Stamp => "stamp",
+        }
+    }
+}
+
+/// How long a revision took, as its companion row records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elapsed {
+    /// Not known (scripts, stamps): `NULL`.
+    Unknown,
+    /// The server's time since the revision's own transaction began
+    /// (`clock_timestamp() - now()`), for a statement at its end.
+    Transaction,
+    /// Measured by the client.
+    Measured(Duration),
+}
+
+/// What the companion table records of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The files' checksums; needed going up, unused going down.
+    pub checksums: Option<&'a Checksums>,
+    /// How it was applied.
+    pub mode: RecordMode,
+    /// How long it took.
+    pub elapsed: Elapsed,
+}
+
+/// The bookkeeping of one step: its version row, and its companion row
+/// unless checksums are off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepBookkeeping<'a> {
+    /// The revision's version.
+    pub version: &'a Version,
+    /// Applied (row inserted) or reverted (row deleted).
+    pub direction: Direction,
+    /// The companion row; `None` with checksums off.
+    pub record: Option<Record<'a>>,
+}
 
 /// The version table as a run refers to it: by its bare name (resolved on
 /// the session's `search_path`, as Diesel does), qualified with the schema
@@ -97,6 +163,32 @@ pub trait Dialect: Sync {
     /// The statement that deletes every row whose version is not in `keep`
     /// (a stamp's `--purge` in a script, which cannot know the rows).
     fn delete_versions_except(&self, table: &VersionTable, keep: &[Version]) -> String;
+    /// `CREATE TABLE IF NOT EXISTS` of the companion table beside `table`,
+    /// then the removal of its rows that have no version row (a revert by
+    /// another tool leaves them): what a writing run with checksums starts
+    /// with.
+    fn prepare_companion_table(&self, table: &VersionTable) -> String;
+    /// The statement that writes `step`'s companion row (inserted going up,
+    /// deleted going down); `None` when it has none (checksums off, or no
+    /// checksums to record).
+    fn companion_statement(
+        &self,
+        table: &VersionTable,
+        step: &StepBookkeeping<'_>,
+    ) -> Option<String>;
+    /// Every bookkeeping statement of `step`, in order: the version row
+    /// (Diesel's insert or delete), then the companion row. Scripts write
+    /// them all; online, Diesel's harness writes the version row and the
+    /// runner sends only [`Dialect::companion_statement`].
+    fn step_bookkeeping(&self, table: &VersionTable, step: &StepBookkeeping<'_>) -> Vec<String> {
+        let version_row = match step.direction {
+            Direction::Up => self.insert_version(table, step.version),
+            Direction::Down => self.delete_version(table, step.version),
+        };
+        std::iter::once(version_row)
+            .chain(self.companion_statement(table, step))
+            .collect()
+    }
     /// Settings every session starts with (as Diesel's connections do).
     fn session_settings(&self) -> &'static str;
     /// The statements that apply `settings` to a session, each terminated;

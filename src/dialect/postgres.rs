@@ -1,12 +1,28 @@
 //! PostgreSQL's bookkeeping SQL.
 
-use super::{Dialect, SessionSettings, TableSchema, VersionTable, VERSION_TABLE};
-use crate::model::Version;
+use super::{
+    Dialect, Elapsed, SessionSettings, StepBookkeeping, TableSchema, VersionTable, COMPANION_TABLE,
+    VERSION_TABLE,
+};
+use crate::model::{Direction, Version};
 
 /// Diesel's bookkeeping DDL, byte for byte (`setup_migration_table.sql`).
 pub const VERSION_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
        version VARCHAR(50) PRIMARY KEY NOT NULL,
        run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);";
+
+/// dmig's companion table (see [`COMPANION_TABLE`]), created beside the
+/// version table; `{table}` is its name as a statement writes it.
+const COMPANION_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS {table} (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       up_sha256 TEXT NOT NULL,
+       down_sha256 TEXT,
+       applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+       applied_by TEXT NOT NULL DEFAULT current_user,
+       dmig_version TEXT NOT NULL,
+       mode TEXT NOT NULL,
+       duration INTERVAL
 );";
 
 /// The session settings every Diesel (and so dmig) connection starts with;
@@ -354,6 +370,24 @@ fn literal_list(versions: &[Version]) -> String {
         .join(", ")
 }
 
+/// The companion table's name as a statement writes it: in the version
+/// table's schema once resolved, else bare (so it lands where the version
+/// table does).
+pub fn companion_table_sql(table: &VersionTable) -> String {
+    qualified_sql(table, COMPANION_TABLE)
+}
+
+/// `elapsed` as the `duration` column's value.
+fn elapsed_sql(elapsed: Elapsed) -> String {
+    match elapsed {
+        Elapsed::Unknown => "NULL".to_owned(),
+        Elapsed::Transaction => "clock_timestamp() - now()".to_owned(),
+        Elapsed::Measured(duration) => {
+            format!("interval '{} microseconds'", duration.as_micros())
+        }
+    }
+}
+
 /// PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Postgres;
@@ -404,6 +438,43 @@ impl Dialect for Postgres {
             version_table_sql(table),
             quote_literal(version.as_str())
         )
+    }
+
+    fn prepare_companion_table(&self, table: &VersionTable) -> String {
+        let companion = companion_table_sql(table);
+        format!(
+            "{}\nDELETE FROM {companion} r\n WHERE NOT EXISTS (SELECT 1 FROM {} d WHERE d.version = r.version);",
+            COMPANION_TABLE_DDL.replace("{table}", &companion),
+            version_table_sql(table)
+        )
+    }
+
+    fn companion_statement(
+        &self,
+        table: &VersionTable,
+        step: &StepBookkeeping<'_>,
+    ) -> Option<String> {
+        let record = step.record?;
+        let version = quote_literal(step.version.as_str());
+        let companion = companion_table_sql(table);
+        Some(match step.direction {
+            Direction::Up => {
+                let checksums = record.checksums?;
+                format!(
+                    "INSERT INTO {companion} (version, up_sha256, down_sha256, dmig_version, mode, duration) \
+                     VALUES ({version}, {}, {}, {}, {}, {});",
+                    quote_literal(&checksums.up),
+                    checksums
+                        .down
+                        .as_deref()
+                        .map_or_else(|| "NULL".to_owned(), quote_literal),
+                    quote_literal(env!("CARGO_PKG_VERSION")),
+                    quote_literal(record.mode.as_str()),
+                    elapsed_sql(record.elapsed),
+                )
+            }
+            Direction::Down => format!("DELETE FROM {companion} WHERE version = {version};"),
+        })
     }
 
     fn session_settings(&self) -> &'static str {
@@ -475,6 +546,35 @@ mod tests {
                 &Version::from_dir_name("20240101_x")
             ),
             "INSERT INTO \"my \"\"app\"\"\".__diesel_schema_migrations (version) VALUES ('20240101');"
+        );
+        let checksums = crate::model::Checksums {
+            up: "ab".into(),
+            down: None,
+        };
+        let step = StepBookkeeping {
+            version: &version,
+            direction: Direction::Up,
+            record: Some(super::super::Record {
+                checksums: Some(&checksums),
+                mode: super::super::RecordMode::Offline,
+                elapsed: Elapsed::Unknown,
+            }),
+        };
+        let statements = Postgres.step_bookkeeping(&VersionTable::in_schema("s"), &step);
+        assert_eq!(statements.len(), 2);
+        assert!(
+            statements[1].starts_with("INSERT INTO \"s\".__dmig_revisions ")
+                && statements[1].contains("VALUES ('1''; DROP TABLE x; --', 'ab', NULL, "),
+            "{}",
+            statements[1]
+        );
+        let off = StepBookkeeping {
+            record: None,
+            ..step
+        };
+        assert_eq!(
+            Postgres.step_bookkeeping(&VersionTable::unqualified(), &off),
+            [Postgres.insert_version(&VersionTable::unqualified(), &version)]
         );
         assert_eq!(
             restore_search_path_sql("\"$user\", public"),

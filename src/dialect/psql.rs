@@ -100,7 +100,7 @@ JOIN pg_namespace n ON n.nspname = s.name
 JOIN pg_class c ON c.relnamespace = n.oid
 WHERE c.relname = '{VERSION_TABLE}' AND c.relkind IN ('r', 'p') \\gset",
         refusal(&format!(
-            "'found two version tables on the search_path: ' || string_agg('\"' || replace(n.nspname, '\"', '\"\"') || '\".{VERSION_TABLE}', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; {NOTHING_CHANGED}'"
+            "'found two version tables on the search_path: ' || string_agg(quote_ident(n.nspname) || '.{VERSION_TABLE}', ' and ' ORDER BY s.position) || '; drop or rename the one that is not in use, or set search_path so only one is visible; {NOTHING_CHANGED}'"
         ))
     )
 }

@@ -10,6 +10,16 @@
 //!   autocommit and two `CREATE INDEX CONCURRENTLY` work (diesel#4552);
 //! - after a revision that may change the session state the backend restores
 //!   it before the bookkeeping row is written (`search_path`, diesel#4729).
+//!
+//! The companion row (see [`crate::dialect::COMPANION_TABLE`]) is written
+//! at the end of the step's SQL, so it commits with Diesel's row. In the
+//! harness's own transaction it rides along with the last statement's batch
+//! (no extra round trip) and takes its duration from the server
+//! (`clock_timestamp() - now()`); a non-transactional revision (whose last
+//! statement may refuse to share a batch) and a `--transaction single` run
+//! send it on its own with the time the client measured. For a
+//! non-transactional revision it commits just before Diesel's row: if that
+//! insert then fails, the row is an orphan the next writing run removes.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -27,7 +37,8 @@ use super::cancel::Guard;
 use super::failure::StatementFailure;
 use super::runner::Events;
 use super::waits::{self, Retry, Supervisor};
-use crate::model::{printable, Revision};
+use crate::dialect::{Elapsed, Record, RecordMode, StepBookkeeping, VersionTable};
+use crate::model::{printable, Checksums, Direction, Revision};
 use crate::plan::{Plan, TransactionMode};
 use crate::sql;
 
@@ -70,6 +81,8 @@ struct StepMigration<'a, B: Backend> {
     restore: Option<String>,
     /// The whole run is one transaction (`--transaction single`).
     single_transaction: bool,
+    /// Where the companion row goes; `None` with checksums off.
+    companion: Option<Companion<'a>>,
     /// The failure `execute` returned: Diesel's `transaction` replaces it
     /// with the rollback's error when the rollback fails too (a lost
     /// connection), and this keeps it for the report.
@@ -77,6 +90,14 @@ struct StepMigration<'a, B: Backend> {
     /// Whether the run was cancelled; marks each statement on the wire.
     guard: &'a Guard,
     backend: PhantomData<fn() -> B>,
+}
+
+/// A step's companion row, to be written at the end of its SQL.
+#[derive(Clone, Copy)]
+struct Companion<'a> {
+    table: &'a VersionTable,
+    direction: Direction,
+    checksums: Option<&'a Checksums>,
 }
 
 impl<B: Backend> MigrationName for StepMigration<'_, B> {
@@ -106,10 +127,29 @@ impl<B: Backend> StepMigration<'_, B> {
         &self,
         conn: &mut dyn BoxableConnection<DB>,
     ) -> diesel::migration::Result<()> {
+        let started = Instant::now();
         let statements = sql::split(self.sql)?;
+        // In the harness's own transaction the companion row rides along
+        // with the last batch; otherwise it goes on its own at the end.
+        let rides = self.run_in_transaction() && (self.restore.is_some() || !statements.is_empty());
+        let along = rides
+            .then(|| self.companion_sql(Elapsed::Transaction))
+            .flatten();
+        let with_along = |text: &str| match &along {
+            Some(record) if text.ends_with(';') => format!("{text}\n{record}"),
+            Some(record) => format!("{text};\n{record}"),
+            None => text.to_owned(),
+        };
         for (index, statement) in statements.iter().enumerate() {
             tracing::debug!(revision = %printable(&self.revision.name), statement = index + 1, "executing");
-            let sent = self.guard.statement(|| conn.batch_execute(statement.text));
+            let last = index + 1 == statements.len() && self.restore.is_none();
+            let sent = self.guard.statement(|| {
+                if last && along.is_some() {
+                    conn.batch_execute(&with_along(statement.text))
+                } else {
+                    conn.batch_execute(statement.text)
+                }
+            });
             let result =
                 sent.unwrap_or_else(|| Err(DieselError::QueryBuilderError(NOT_STARTED.into())));
             if let Err(error) = result {
@@ -117,10 +157,33 @@ impl<B: Backend> StepMigration<'_, B> {
             }
         }
         if let Some(restore) = &self.restore {
-            conn.batch_execute(restore)
+            conn.batch_execute(&with_along(restore))
                 .map_err(|error| self.fail(&statements, statements.len(), error))?;
         }
+        if !rides {
+            if let Some(record) = self.companion_sql(Elapsed::Measured(started.elapsed())) {
+                conn.batch_execute(&record)
+                    .map_err(|error| self.fail(&statements, statements.len() + 1, error))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The statement writing this step's companion row, if it has one.
+    fn companion_sql(&self, elapsed: Elapsed) -> Option<String> {
+        let companion = self.companion?;
+        B::dialect().companion_statement(
+            companion.table,
+            &StepBookkeeping {
+                version: &self.revision.version,
+                direction: companion.direction,
+                record: Some(Record {
+                    checksums: companion.checksums,
+                    mode: RecordMode::Online,
+                    elapsed,
+                }),
+            },
+        )
     }
 
     /// Keep and return the report for statement `index` failing.
@@ -137,7 +200,8 @@ impl<B: Backend> StepMigration<'_, B> {
 
     /// Build the report for statement `index` of `statements` failing with
     /// `error`; `index == statements.len()` means the statements all ran and
-    /// the session restore after them failed.
+    /// the session restore after them failed, `statements.len() + 1` that
+    /// the companion row's statement did.
     fn failure(
         &self,
         statements: &[sql::Statement<'_>],
@@ -149,9 +213,13 @@ impl<B: Backend> StepMigration<'_, B> {
         // Passwords never reach the report: the statement is masked before
         // its first line is taken (the literal may sit on a later line), and
         // the server's words about it are redacted in case they quote it.
-        let shown = statement
-            .map(|s| first_line(s.text))
-            .unwrap_or_else(|| "(restoring the session after the revision)".to_string());
+        let shown = statement.map(|s| first_line(s.text)).unwrap_or_else(|| {
+            if index > statements.len() {
+                "(recording the revision in the companion table)".to_string()
+            } else {
+                "(restoring the session after the revision)".to_string()
+            }
+        });
         let said = statement.map_or("", |s| s.text);
         let redact = |text: &str| sql::mask::redact(text, said).into_owned();
         let (message, detail, hint, position) = match &error {
@@ -256,6 +324,17 @@ impl<B: Backend, DB: diesel::backend::Backend> Migration<DB> for StepMigration<'
     }
 }
 
+/// How [`run_steps`] runs each step.
+pub(crate) struct StepSettings<'a, B: Backend> {
+    /// The work session's state before the run, restored after a revision
+    /// that may change it.
+    pub(crate) session: &'a B::SessionState,
+    /// Where companion rows go; `None` with checksums off.
+    pub(crate) companion: Option<&'a VersionTable>,
+    /// How often a transactional step that hit a lock timeout is retried.
+    pub(crate) retries: u32,
+}
+
 /// Run `plan` step by step through `harness`, stopping at the first failure,
 /// or before a step when the supervisor says the migration lock is gone. A
 /// transactional step that fails for want of a lock was rolled back whole by
@@ -265,16 +344,20 @@ impl<B: Backend, DB: diesel::backend::Backend> Migration<DB> for StepMigration<'
 pub(crate) fn run_steps<B, H>(
     harness: &mut H,
     plan: &Plan<'_>,
-    session: &B::SessionState,
+    with: StepSettings<'_, B>,
     observer: &mut dyn Events,
     supervisor: &mut Supervisor<'_, '_, B>,
-    retries: u32,
     guard: &Guard,
 ) -> RunReport
 where
     B: Backend,
     H: MigrationHarness<<B as diesel_async::AsyncConnectionCore>::Backend>,
 {
+    let StepSettings {
+        session,
+        companion,
+        retries,
+    } = with;
     let mut report = RunReport {
         timings: Vec::with_capacity(plan.steps.len()),
         failure: None,
@@ -301,6 +384,11 @@ where
             sql,
             restore: B::restore_sql(session, sql),
             single_transaction,
+            companion: companion.map(|table| Companion {
+                table,
+                direction: step.direction,
+                checksums: step.checksums.as_ref(),
+            }),
             failed: RefCell::new(None),
             guard,
             backend: PhantomData,

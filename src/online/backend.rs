@@ -19,7 +19,7 @@ use diesel_async::{AsyncConnection, AsyncMigrationHarness, SimpleAsyncConnection
 
 use super::{ConnectOptions, OnlineError};
 use crate::dialect::{Dialect, VersionTable};
-use crate::model::Applied;
+use crate::model::{Applied, Recorded};
 
 /// Who holds the migration lock, as far as the database can tell.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -231,6 +231,13 @@ pub trait Backend: AsyncConnection + SimpleAsyncConnection + Send + Sized + 'sta
         conn: &mut Self,
         table: &FoundTable,
     ) -> impl Future<Output = Result<Vec<Applied>, OnlineError>> + Send;
+
+    /// The rows of dmig's companion table beside `table`, without creating
+    /// it; `None` when there is no such table.
+    fn read_recorded(
+        conn: &mut Self,
+        table: &VersionTable,
+    ) -> impl Future<Output = Result<Option<Vec<Recorded>>, OnlineError>> + Send;
 
     /// Save the state [`Backend::restore_sql`] puts back.
     fn save_session(

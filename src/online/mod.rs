@@ -3,7 +3,7 @@
 //! nothing of clap; the CLI and applications call the same functions.
 //!
 //! - [`runner`]: lock, plan, apply, report — written once, generic over
-//!   [`Backend`];
+//!   [`Backend`]; [`read`]: the read-only side (rows, status);
 //! - [`backend`]: what differs per database system; [`pg`] is PostgreSQL;
 //! - [`lock`]: the policy around the migration lock;
 //! - [`failure`]: what a failed run reports;
@@ -24,6 +24,7 @@ pub mod failure;
 mod lock;
 pub mod pg;
 pub mod pooler;
+pub mod read;
 pub mod runner;
 pub mod waits;
 
@@ -35,8 +36,8 @@ pub use error::OnlineError;
 pub use failure::{Cause, LockFailure, RevisionFailure, StatementFailure};
 pub use pg::{connect_pool, PgPool};
 pub use runner::{
-    applied, checkout, migrate, read_applied, status, upgrade_to_head, Events, Outcome, RunOptions,
-    Silent, StepDone,
+    applied, checkout, migrate, read_applied, status, status_with, upgrade_to_head, Events,
+    Outcome, RunOptions, Silent, StepDone,
 };
 pub use waits::Retry;
 

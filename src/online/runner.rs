@@ -5,11 +5,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bb8::{Pool, PooledConnection};
-use diesel_async::pooled_connection::PoolError;
-use diesel_async::{AsyncConnection, TransactionManager};
+use diesel_async::{AsyncConnection, SimpleAsyncConnection, TransactionManager};
 use diesel_migrations::MigrationHarness;
 
-use super::apply::{lost_connection, StepError};
+use super::apply::{lost_connection, StepError, StepSettings};
 use super::backend::{
     Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, LockWait, Manager,
 };
@@ -20,9 +19,11 @@ use super::lock;
 use super::pooler;
 use super::waits::{self, Retry};
 use super::OnlineError;
-use crate::dialect::{SessionSettings, VersionTable};
-use crate::model::{Applied, Direction, Revision, Version};
-use crate::plan::{self, Kind, Plan, Position, Purge, Request, Status, Step, TransactionMode};
+// The read-only functions live in `read`; this path keeps working.
+pub use super::read::{applied, checkout, read_applied, status, status_with};
+use crate::dialect::{Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable};
+use crate::model::{Direction, Revision, Version};
+use crate::plan::{self, Kind, Plan, Position, Purge, Request, Step, TransactionMode};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -54,6 +55,11 @@ pub struct RunOptions {
     /// time, at most 10 s, with jitter). In a `--transaction single` run the
     /// whole run is retried; a non-transactional revision never is.
     pub retries: u32,
+    /// Keep dmig's companion table (`__dmig_revisions`: checksums, who,
+    /// when, how long) beside the version table, written in each revision's
+    /// transaction (the default). Off, the table is neither created, read
+    /// nor written.
+    pub checksums: bool,
 }
 
 impl RunOptions {
@@ -87,6 +93,7 @@ impl Default for RunOptions {
             session: SessionSettings::default(),
             cancel: Cancel::new(),
             retries: 0,
+            checksums: true,
         }
     }
 }
@@ -170,46 +177,6 @@ impl Outcome {
             duration_ms: crate::report::millis(elapsed),
         }
     }
-}
-
-/// Take a connection from the pool, keeping the pool's error readable.
-pub async fn checkout<M: Manager>(
-    pool: &Pool<M>,
-) -> Result<PooledConnection<'static, M>, OnlineError> {
-    pool.get_owned().await.map_err(|error| OnlineError::Pool {
-        reason: match error {
-            bb8::RunError::User(PoolError::ConnectionError(e)) => match e {
-                diesel::ConnectionError::BadConnection(message) => message,
-                other => other.to_string(),
-            },
-            bb8::RunError::User(PoolError::QueryError(e)) => e.to_string(),
-            bb8::RunError::TimedOut => "timed out waiting for a connection".to_string(),
-        },
-    })
-}
-
-/// The rows of the version table, without creating it (none when it does
-/// not exist).
-pub async fn read_applied<B: Backend>(conn: &mut B) -> Result<Vec<Applied>, OnlineError> {
-    match B::find_version_table(conn).await? {
-        Some(table) => B::read_applied(conn, &table).await,
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The rows of the version table behind `pool` (read-only).
-pub async fn applied<M: Manager>(pool: &Pool<M>) -> Result<Vec<Applied>, OnlineError> {
-    let mut conn = checkout(pool).await?;
-    read_applied(&mut *conn).await
-}
-
-/// Compare the revisions on disk with the version table (read-only: the
-/// table is not created when missing).
-pub async fn status<'r, M: Manager>(
-    pool: &Pool<M>,
-    revisions: &'r [Revision],
-) -> Result<Status<'r>, OnlineError> {
-    Ok(Status::new(revisions, applied(pool).await?))
 }
 
 /// Before a run writes anything: refuse, naming the cause, when the
@@ -423,6 +390,7 @@ where
         options,
         guard,
     } = *run;
+    let checksums = options.checksums;
     // Plan and read every file first: a refused run changes nothing, not
     // even by creating the version table.
     let found = C::<M>::find_version_table(prep(pooled, lock_conn)).await?;
@@ -431,7 +399,10 @@ where
         None => Vec::new(),
     };
     let applied: HashSet<&str> = applied_rows.iter().map(|a| a.version.as_str()).collect();
-    let planned = plan::plan(revisions, &applied, request)?;
+    let mut planned = plan::plan(revisions, &applied, request)?;
+    if checksums {
+        planned.read_checksums()?;
+    }
     tracing::info!(
         kind = planned.kind.as_str(),
         from = %planned.from,
@@ -472,6 +443,12 @@ where
             Some(found) => found.table,
             None => C::<M>::create_version_table(&mut *conn).await?,
         };
+        if checksums {
+            let prepare = C::<M>::dialect().prepare_companion_table(&table);
+            conn.batch_execute(&prepare)
+                .await
+                .map_err(query_failed("create the companion table"))?;
+        }
         let session = C::<M>::save_session(conn).await?;
         Ok::<_, OnlineError>((table, session))
     }
@@ -486,7 +463,8 @@ where
         }
     };
     if planned.kind == Kind::Stamp {
-        stamp(prep(pooled, lock_conn), &table, &planned).await?;
+        let companion = checksums.then_some(&table);
+        stamp(prep(pooled, lock_conn), &table, companion, &planned).await?;
         outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
         if let Some(Purge::Rows(rows)) = &planned.purge {
             outcome.purged = rows.clone();
@@ -500,9 +478,15 @@ where
     } else {
         Vec::new()
     };
+    let companion = checksums.then_some(&table);
     let conn = pooled.take();
+    let with = StepSettings {
+        session: &session,
+        companion,
+        retries: options.retries,
+    };
     let (report, back) =
-        waits::run_watched(work, conn, lock_conn, &planned, &session, run, events).await;
+        waits::run_watched(work, conn, lock_conn, &planned, with, run, events).await;
     if back.is_some() {
         *pooled = back;
     }
@@ -622,21 +606,30 @@ async fn rollback_run<B: Backend>(conn: &mut B) {
     let _ = <B as AsyncConnection>::TransactionManager::rollback_transaction(conn).await;
 }
 
-/// Write the version rows of a stamp plan in one transaction.
+/// Write the version rows of a stamp plan in one transaction, and their
+/// companion rows (mode `stamp`) unless `companion` is `None`.
 async fn stamp<B: Backend>(
     conn: &mut B,
     table: &VersionTable,
+    companion: Option<&VersionTable>,
     planned: &Plan<'_>,
 ) -> Result<(), OnlineError> {
     let dialect = B::dialect();
     let mut script = String::from("BEGIN;\n");
     for step in &planned.steps {
-        let statement = match step.direction {
-            Direction::Up => dialect.insert_version(table, &step.revision.version),
-            Direction::Down => dialect.delete_version(table, &step.revision.version),
+        let bookkeeping = StepBookkeeping {
+            version: &step.revision.version,
+            direction: step.direction,
+            record: companion.map(|_| Record {
+                checksums: step.checksums.as_ref(),
+                mode: RecordMode::Stamp,
+                elapsed: Elapsed::Unknown,
+            }),
         };
-        script.push_str(&statement);
-        script.push('\n');
+        for statement in dialect.step_bookkeeping(table, &bookkeeping) {
+            script.push_str(&statement);
+            script.push('\n');
+        }
     }
     if let Some(Purge::Rows(rows)) = planned.purge.as_ref().filter(|p| !p.is_noop()) {
         script.push_str(&dialect.delete_versions(table, rows));

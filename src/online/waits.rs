@@ -17,7 +17,7 @@ use bb8::PooledConnection;
 use diesel_async::AsyncMigrationHarness;
 use diesel_migrations::MigrationHarness;
 
-use super::apply::{self, RunReport};
+use super::apply::{self, RunReport, StepSettings};
 use super::backend::{
     Backend, DedicatedHarness, DieselBackend, Harness, LockWait, Manager, WorkPid,
 };
@@ -259,7 +259,7 @@ pub(super) async fn run_watched<M>(
     conn: Option<PooledConnection<'static, M>>,
     lock_conn: &mut M::Connection,
     planned: &Plan<'_>,
-    session: &<M::Connection as Backend>::SessionState,
+    with: StepSettings<'_, M::Connection>,
     run: &Run<'_>,
     events: &mut dyn Events,
 ) -> (RunReport, Option<PooledConnection<'static, M>>)
@@ -288,7 +288,6 @@ where
             .as_ref()
             .map(PgDuration::duration),
     );
-    let retries = options.retries;
     let handle = tokio::runtime::Handle::current();
     let watched = pid.clone();
     tokio::task::block_in_place(|| {
@@ -310,10 +309,9 @@ where
                     let report = apply::run_steps::<C<M>, _>(
                         &mut harness,
                         planned,
-                        session,
+                        with,
                         events,
                         supervisor,
-                        retries,
                         guard,
                     );
                     (report, None)
@@ -327,10 +325,9 @@ where
                     let report = apply::run_steps::<C<M>, _>(
                         &mut harness,
                         planned,
-                        session,
+                        with,
                         events,
                         supervisor,
-                        retries,
                         guard,
                     );
                     (report, Some(harness.into_inner()))

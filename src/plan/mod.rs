@@ -15,7 +15,7 @@ use std::fmt;
 pub use status::{Entry, Status};
 pub use target::{Range, Target, TargetKind};
 
-pub use crate::model::{Direction, Revision, SqlFile, SqlSource, Version};
+pub use crate::model::{Checksums, Direction, Revision, SqlFile, SqlSource, Version};
 pub use crate::source::{discover, Discovery};
 
 use crate::error::{PlanError, SourceError};
@@ -124,6 +124,10 @@ pub struct Step<'r> {
     /// The SQL this step runs, read and checked when the plan was made;
     /// `None` for a stamp, which runs none.
     pub sql: Option<Cow<'static, str>>,
+    /// The checksums of the revision's files, for the companion table: read
+    /// by [`Plan::read_checksums`] for every step up (a stamp's too), `None`
+    /// going down or before.
+    pub checksums: Option<Checksums>,
 }
 
 impl Step<'_> {
@@ -186,6 +190,21 @@ impl Purge {
     /// Whether it surely deletes nothing (online, nothing missing).
     pub fn is_noop(&self) -> bool {
         matches!(self, Purge::Rows(rows) if rows.is_empty())
+    }
+}
+
+impl Plan<'_> {
+    /// Read the checksums of every step up (see [`Step::checksums`]), as a
+    /// run that records them needs before anything runs: an unreadable
+    /// `down.sql` stops it then, not halfway. A step's `up.sql` is hashed
+    /// from the text already read.
+    pub fn read_checksums(&mut self) -> Result<(), PlanError> {
+        for step in &mut self.steps {
+            if step.direction == Direction::Up && step.checksums.is_none() {
+                step.checksums = Some(step.revision.checksums(step.sql.as_deref())?);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -331,6 +350,7 @@ fn plan_to<'r>(
             revision,
             direction,
             sql: None,
+            checksums: None,
         }
     };
     let pending_below = revisions[..target]
@@ -531,6 +551,27 @@ mod tests {
             .all(|s| s.sql.as_deref() == Some("select 1;")));
         let stamped = plan(&revisions, &applied, &request(Kind::Stamp, "2")).expect("plan");
         assert!(stamped.steps.iter().all(|s| s.sql.is_none()));
+    }
+
+    #[test]
+    fn checksums_are_read_on_request_for_steps_up_only() {
+        let revisions = five();
+        let mut redo = plan(
+            &revisions,
+            &["1", "2"].into_iter().collect(),
+            &request(Kind::Redo, "-1"),
+        )
+        .expect("plan");
+        assert!(redo.steps.iter().all(|s| s.checksums.is_none()));
+        redo.read_checksums().expect("read");
+        let hashed: Vec<(Direction, bool)> = redo
+            .steps
+            .iter()
+            .map(|s| (s.direction, s.checksums.is_some()))
+            .collect();
+        assert_eq!(hashed, [(Direction::Down, false), (Direction::Up, true)]);
+        let sums = redo.steps[1].checksums.as_ref().expect("up");
+        assert_eq!(sums.up, crate::source::checksum::sha256_hex(b"select 1;"));
     }
 
     #[test]

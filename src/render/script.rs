@@ -6,8 +6,10 @@ use std::io::{self, Write};
 
 use super::guard::Guard;
 use crate::dialect::postgres::{self, Postgres, RESET_SEARCH_PATH_SQL, SESSION_SETTINGS_SQL};
-use crate::dialect::{psql, Dialect, SessionSettings, VersionTable};
-use crate::model::{printable, Direction};
+use crate::dialect::{
+    psql, Dialect, Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable,
+};
+use crate::model::{printable, Checksums, Direction};
 use crate::plan::{Kind, Plan, Purge, Step, TransactionMode};
 
 /// The file name a script gets inside an output directory, e.g.
@@ -17,7 +19,7 @@ pub fn script_file_name(plan: &Plan<'_>) -> String {
 }
 
 /// How a script is written, beyond its plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScriptOptions {
     /// What the script's session starts with (`--lock-timeout`,
     /// `--statement-timeout`, `--init-sql`), after Diesel's settings.
@@ -25,6 +27,19 @@ pub struct ScriptOptions {
     /// The guards of a psql script (see [`Guard::new`]); `None` renders
     /// plain SQL (`--plain`), for tools other than psql.
     pub guard: Option<Guard>,
+    /// Write dmig's companion table beside Diesel's rows, as online runs do
+    /// (the default); off, the script never names it.
+    pub checksums: bool,
+}
+
+impl Default for ScriptOptions {
+    fn default() -> Self {
+        ScriptOptions {
+            session: SessionSettings::default(),
+            guard: None,
+            checksums: true,
+        }
+    }
 }
 
 /// Render `plan` to `out`.
@@ -43,6 +58,21 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
     if single {
         out.write_all(b"BEGIN;\n\n")?;
     }
+    // A plan made without its checksums (see `Plan::read_checksums`) gets
+    // them here, before anything is written.
+    let mut checksums = Vec::new();
+    if options.checksums {
+        for step in &plan.steps {
+            checksums.push(match (&step.checksums, step.direction) {
+                (None, Direction::Up) => Some(
+                    step.revision
+                        .checksums(step.sql.as_deref())
+                        .map_err(io::Error::other)?,
+                ),
+                (known, _) => known.clone(),
+            });
+        }
+    }
     let table = match guard {
         Some(guard) => {
             guard.prepare(plan, out)?;
@@ -53,14 +83,20 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
             VersionTable::unqualified()
         }
     };
-    for step in &plan.steps {
+    if options.checksums {
+        out.write_all(b"-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)\n")?;
+        writeln!(out, "{}\n", Postgres.prepare_companion_table(&table))?;
+    }
+    for (index, step) in plan.steps.iter().enumerate() {
+        // `None`: checksums off; `Some(None)`: a step down, nothing to hash.
+        let record = checksums.get(index).map(Option::as_ref);
         write_step_comment(step, out)?;
         if let Some(guard) = guard {
             guard.open_step(step, &table, out)?;
         }
         match &step.sql {
-            Some(body) => write_step(step, body, &table, single, guard.is_some(), out)?,
-            None => writeln!(out, "{}", bookkeeping(step, &table))?,
+            Some(body) => write_step(step, body, &table, record, single, guard.is_some(), out)?,
+            None => writeln!(out, "{}", bookkeeping(step, &table, record))?,
         }
         if let Some(guard) = guard {
             guard.close_step(out)?;
@@ -135,12 +171,29 @@ fn write_session(session: &SessionSettings, out: &mut dyn Write) -> io::Result<(
     out.write_all(b"\n")
 }
 
-/// The bookkeeping statement of a step.
-fn bookkeeping(step: &Step<'_>, table: &VersionTable) -> String {
-    match step.direction {
-        Direction::Up => Postgres.insert_version(table, &step.revision.version),
-        Direction::Down => Postgres.delete_version(table, &step.revision.version),
-    }
+/// The bookkeeping statements of a step, one per line: the version row,
+/// then (unless `record` is `None`: checksums off) the companion row.
+fn bookkeeping(
+    step: &Step<'_>,
+    table: &VersionTable,
+    record: Option<Option<&Checksums>>,
+) -> String {
+    let mode = if step.sql.is_some() {
+        RecordMode::Offline
+    } else {
+        RecordMode::Stamp
+    };
+    let record = record.map(|checksums| Record {
+        checksums,
+        mode,
+        elapsed: Elapsed::Unknown,
+    });
+    let step = StepBookkeeping {
+        version: &step.revision.version,
+        direction: step.direction,
+        record,
+    };
+    Postgres.step_bookkeeping(table, &step).join("\n")
 }
 
 /// `-- Running upgrade 20240101120000 (2024-01-01-120000_create_users)`,
@@ -163,6 +216,7 @@ fn write_step(
     step: &Step<'_>,
     body: &str,
     table: &VersionTable,
+    record: Option<Option<&Checksums>>,
     single: bool,
     guarded: bool,
     out: &mut dyn Write,
@@ -202,7 +256,7 @@ fn write_step(
         };
         writeln!(out, "{restore}")?;
     }
-    writeln!(out, "{}", bookkeeping(step, table))?;
+    writeln!(out, "{}", bookkeeping(step, table, record))?;
     if own_transaction {
         out.write_all(b"COMMIT;\n")?;
     }

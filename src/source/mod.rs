@@ -13,6 +13,7 @@
 //! read later, and only for the revisions a plan needs, so `history` over
 //! 10,000 revisions stays cheap and a bad file outside the range is no error.
 
+pub mod checksum;
 pub mod dir;
 pub mod embed;
 

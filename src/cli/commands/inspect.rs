@@ -62,8 +62,9 @@ pub(super) fn status(cx: &Context, online: &Online, format: Format) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dmig check`: exit 0 at head, 3 otherwise, saying why on stderr. With
-/// `--schema`, a database at head must also match schema.rs.
+/// `dmig check`: exit 0 at head with no applied file changed, 3 otherwise,
+/// saying why on stderr. With `--schema`, a database at head must also
+/// match schema.rs.
 pub(super) fn check(
     cx: &Context,
     online: &Online,
@@ -98,10 +99,17 @@ pub(super) fn check(
         }
         json::print(&document)?;
     }
-    if status.is_at_head() {
+    let unverified = status.unverified().count();
+    if status.is_ok() {
         if format == Format::Text && !quiet {
+            let note = match unverified {
+                0 => String::new(),
+                n => format!(
+                    " ({n} applied revision(s) unverified: no checksum recorded, applied by another tool or with --no-checksums)"
+                ),
+            };
             say!(
-                "up to date: at {}",
+                "up to date: at {}{note}",
                 status
                     .current
                     .as_ref()
@@ -138,6 +146,16 @@ pub(super) fn check(
         say!(
             "out of order (pending but older than the newest applied): {}",
             names(late)
+        );
+    }
+    let changed: Vec<String> = status
+        .changed()
+        .map(|e| e.revision.printable_name().into_owned())
+        .collect();
+    if !changed.is_empty() {
+        say!(
+            "changed since applied (up.sql is not the file that was applied): {}",
+            names(changed)
         );
     }
     if !status.missing_on_disk.is_empty() {

@@ -21,6 +21,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
     let Run {
         online,
         session,
+        checksums,
         lock_wait,
         retries,
         quiet,
@@ -33,6 +34,7 @@ pub(super) fn migrate(cx: &Context, request: &Request, run: Run) -> anyhow::Resu
         session,
         cancel: Cancel::new(),
         retries,
+        checksums,
     };
     // A signal while connecting ends dmig at once (nothing has run); from
     // here on it stops the run, which cancels the running statement first.

@@ -18,6 +18,8 @@ pub(super) struct Script {
     pub(super) range: Range,
     pub(super) transaction: TransactionMode,
     pub(super) session: SessionSettings,
+    /// Write dmig's companion table (`--checksums`, the default).
+    pub(super) checksums: bool,
     /// Guarded, waiting this long for the lock; plain when `None`.
     pub(super) guard: Option<Duration>,
     /// A stamp's script also deletes the rows no revision on disk provides.
@@ -31,6 +33,7 @@ pub(super) fn render(cx: &Context, script: Script, output: &Output) -> anyhow::R
         range,
         transaction,
         session,
+        checksums,
         guard,
         purge,
     } = script;
@@ -40,12 +43,16 @@ pub(super) fn render(cx: &Context, script: Script, output: &Output) -> anyhow::R
     if purge && kind == Kind::Stamp {
         planned.purge = Some(plan::Purge::offline(&discovery.revisions));
     }
+    if checksums {
+        planned.read_checksums()?;
+    }
     for warning in &planned.warnings {
         say!("warning: {warning}");
     }
     let options = ScriptOptions {
         session,
         guard: guard.map(|wait| Guard::new(&discovery.revisions, &planned, wait)),
+        checksums,
     };
     // From here on a signal removes the temp file before dmig exits.
     let interrupts = Interrupts::catch().context("cannot catch signals")?;

@@ -87,10 +87,20 @@ pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
             .max()
             .unwrap_or(7)
             .max(7);
-        writeln!(out, "{:8}  {:width$}  NAME", "STATE", "VERSION")?;
+        // As wide as the longest state word shown.
+        let state_width = status
+            .entries
+            .iter()
+            .map(|e| e.state.word().len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        writeln!(out, "{:state_width$}  {:width$}  NAME", "STATE", "VERSION")?;
         for entry in status.entries.iter().rev() {
             let note = if entry.state == RevisionState::OutOfOrder {
                 "  (out of order: older than the newest applied)"
+            } else if entry.state == RevisionState::Changed {
+                "  (up.sql changed since it was applied)"
             } else if Some(&entry.revision.version) == status.head.as_ref() {
                 "  (head)"
             } else {
@@ -98,8 +108,8 @@ pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
             };
             writeln!(
                 out,
-                "{:8}  {:width$}  {}{note}",
-                entry.state.as_str(),
+                "{:state_width$}  {:width$}  {}{note}",
+                entry.state.word(),
                 entry.revision.version,
                 entry.revision.printable_name()
             )?;
@@ -107,7 +117,7 @@ pub(crate) fn status(status: &Status<'_>) -> anyhow::Result<()> {
         for missing in &status.missing_on_disk {
             writeln!(
                 out,
-                "{:8}  {:width$}  (applied{}, not in the migrations directory)",
+                "{:state_width$}  {:width$}  (applied{}, not in the migrations directory)",
                 "missing",
                 missing.version,
                 missing

@@ -39,7 +39,7 @@ use super::error::query_failed;
 use super::{ConnectOptions, OnlineError};
 use crate::dialect::postgres::{self as sql, Postgres, LOCK_KEY};
 use crate::dialect::{Dialect, VersionTable, VERSION_TABLE};
-use crate::model::{Applied, Version};
+use crate::model::{Applied, Recorded, Version};
 
 /// A pool of diesel-async PostgreSQL connections.
 pub type PgPool = Pool<AsyncPgConnection>;
@@ -138,6 +138,16 @@ fn is_lock_not_available_message(message: &str) -> bool {
 struct OneText {
     #[diesel(sql_type = Nullable<Text>)]
     value: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct RecordedRow {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Text)]
+    up_sha256: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    down_sha256: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -417,6 +427,37 @@ impl Backend for AsyncPgConnection {
                 run_on: r.run_on,
             })
             .collect())
+    }
+
+    async fn read_recorded(
+        conn: &mut Self,
+        table: &VersionTable,
+    ) -> Result<Option<Vec<Recorded>>, OnlineError> {
+        let companion = sql::companion_table_sql(table);
+        let found: OneText = diesel::sql_query("SELECT to_regclass($1)::text AS value")
+            .bind::<Text, _>(&companion)
+            .get_result(conn)
+            .await
+            .map_err(query_failed("look for the companion table"))?;
+        if found.value.is_none() {
+            return Ok(None);
+        }
+        let rows: Vec<RecordedRow> = diesel::sql_query(format!(
+            "SELECT version::text AS version, up_sha256, down_sha256 \
+             FROM {companion} ORDER BY version COLLATE \"C\""
+        ))
+        .load(conn)
+        .await
+        .map_err(query_failed("read the companion table"))?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| Recorded {
+                    version: Version::from_row(r.version),
+                    up_sha256: r.up_sha256,
+                    down_sha256: r.down_sha256,
+                })
+                .collect(),
+        ))
     }
 
     async fn save_session(conn: &mut Self) -> Result<PgSession, OnlineError> {

@@ -95,9 +95,10 @@ impl TestDb {
         self.dump(&[])
     }
 
-    /// [`TestDb::schema_dump`] without the `__diesel_schema_migrations` table.
+    /// [`TestDb::schema_dump`] without the bookkeeping tables
+    /// (`__diesel_schema_migrations`, dmig's `__dmig_revisions`).
     pub fn schema_dump_without_version_table(&self) -> String {
-        self.dump(&["-T", "__diesel_schema_migrations"])
+        self.dump(&["-T", "__diesel_schema_migrations", "-T", "__dmig_revisions"])
     }
 
     /// The applied versions in `__diesel_schema_migrations`, in order; empty
@@ -110,6 +111,20 @@ impl TestDb {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The rows of dmig's companion table `__dmig_revisions`, in order, as
+    /// `version up_sha256 down_sha256 applied_by` (`-` for a null); `None`
+    /// when the table does not exist.
+    pub fn companion_rows(&self) -> Option<Vec<String>> {
+        if self.psql("SELECT to_regclass('__dmig_revisions') IS NOT NULL") != "t" {
+            return None;
+        }
+        let rows = self.psql(
+            "SELECT version || ' ' || up_sha256 || ' ' || coalesce(down_sha256, '-') || ' ' || applied_by \
+             FROM __dmig_revisions ORDER BY version",
+        );
+        Some(rows.lines().map(str::to_owned).collect())
     }
 
     fn dump(&self, extra: &[&str]) -> String {
