@@ -122,7 +122,10 @@ fn a_guarded_script_run_twice_changes_nothing_the_second_time() {
         assert!(run.status.success(), "{}", text(&run.stderr));
     }
     assert!(db.versions().is_empty());
-    assert_eq!(tables(&db), "public.__diesel_schema_migrations");
+    assert_eq!(
+        tables(&db),
+        "public.__diesel_schema_migrations,public.__dmig_revisions"
+    );
 }
 
 #[test]
@@ -203,7 +206,7 @@ fn forgetting_on_error_stop_cannot_record_a_failed_revision_and_a_rerun_resumes(
     assert_eq!(db.versions(), ["1"]);
     assert_eq!(
         tables(&db),
-        "public.__diesel_schema_migrations,public.t",
+        "public.__diesel_schema_migrations,public.__dmig_revisions,public.t",
         "nothing after revision 2 ran"
     );
 
@@ -316,7 +319,7 @@ fn the_version_table_is_looked_up_once_as_online_runs_do() {
     );
     assert_eq!(
         tables(&db),
-        "app.__diesel_schema_migrations,app.a,app.b,elsewhere.c"
+        "app.__diesel_schema_migrations,app.__dmig_revisions,app.a,app.b,elsewhere.c"
     );
 
     // A second one on the search_path: refused by both modes, naming both.

@@ -150,6 +150,9 @@ pub struct Expectations<'a> {
     pub ceiling: Option<&'a Version>,
     /// Versions newer than the ceiling that the script knows of.
     pub known: &'a [Version],
+    /// When set, only these versions count as newer (a purging stamp
+    /// deletes the rest).
+    pub among: Option<&'a [Version]>,
     /// What to say before the list of refused newer versions.
     pub newer: String,
 }
@@ -187,6 +190,18 @@ pub fn check(expect: &Expectations<'_>, table: &VersionTable) -> String {
         for (i, version) in expect.known.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
             let _ = write!(newer, "{sep}{}", quote_literal(version.as_str()));
+        }
+        newer.push(')');
+    }
+    if let Some(among) = expect.among {
+        newer.push_str(" AND version IN (");
+        for (i, version) in among.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(newer, "{sep}{}", quote_literal(version.as_str()));
+        }
+        // An empty list would be a syntax error: nothing counts.
+        if among.is_empty() {
+            newer.push_str("NULL");
         }
         newer.push(')');
     }
@@ -275,6 +290,7 @@ mod tests {
                 applied: (&below, "not applied: ".into()),
                 ceiling: Some(&ceiling),
                 known: &known,
+                among: None,
                 newer: "newer: ".into(),
             },
             &version_table(),

@@ -21,7 +21,7 @@ use crate::dialect::postgres::Postgres;
 use crate::dialect::psql::{self, Expectations};
 use crate::dialect::{Dialect, VersionTable, VERSION_TABLE};
 use crate::model::{printable, Direction, Revision, Version};
-use crate::plan::{Kind, Plan, Position, Step};
+use crate::plan::{Kind, Plan, Position, Purge, Step};
 
 /// How a guarded script guards: the lock wait and what it expects of the
 /// database, taken from the revisions the plan was made of.
@@ -37,6 +37,9 @@ pub struct Guard {
     ceiling: Option<Version>,
     /// Revisions on disk newer than an upgrade's TO.
     known_newer: Vec<Version>,
+    /// A stamp with `--purge` deletes the rows no revision on disk
+    /// provides: only these versions (all on disk) count as newer.
+    purged_but: Option<Vec<Version>>,
     /// The direction the range goes.
     up: bool,
     kind: Kind,
@@ -76,11 +79,16 @@ impl Guard {
             ),
             _ => (Vec::new(), plan.from.version().cloned(), Vec::new()),
         };
+        let purged_but = match &plan.purge {
+            Some(Purge::AllBut(on_disk)) => Some(on_disk.clone()),
+            _ => None,
+        };
         Guard {
             lock_wait,
             must_be_applied,
             ceiling,
             known_newer,
+            purged_but,
             up,
             kind: plan.kind,
             from: plan.from.clone(),
@@ -232,6 +240,7 @@ impl Guard {
             applied: (&self.must_be_applied, applied),
             ceiling: self.ceiling.as_ref(),
             known: &self.known_newer,
+            among: self.purged_but.as_deref(),
             newer,
         }
     }
