@@ -88,6 +88,7 @@ pub mod error;
 pub mod model;
 #[cfg(feature = "postgres")]
 pub mod online;
+mod parallel;
 pub mod plan;
 pub mod render;
 pub mod report;

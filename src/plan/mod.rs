@@ -199,11 +199,12 @@ impl Plan<'_> {
     /// `down.sql` stops it then, not halfway. A step's `up.sql` is hashed
     /// from the text already read.
     pub fn read_checksums(&mut self) -> Result<(), PlanError> {
-        for step in &mut self.steps {
+        crate::parallel::try_map_in_order(&mut self.steps, |step| {
             if step.direction == Direction::Up && step.checksums.is_none() {
                 step.checksums = Some(step.revision.checksums(step.sql.as_deref())?);
             }
-        }
+            Ok::<_, PlanError>(())
+        })?;
         Ok(())
     }
 }
@@ -441,16 +442,17 @@ fn plan_to<'r>(
             }
         }
         // Every file is read and checked before anything is written or run.
-        for step in &mut steps {
+        // On several threads for large plans (see `crate::parallel`).
+        let marks = crate::parallel::try_map_in_order(&mut steps, |step| {
             let sql = step.revision.read_sql_text(step.file())?;
             check::check_step(step, &sql.text, request.transaction)?;
-            if sql.byte_order_mark {
-                warnings.push(PlanWarning::ByteOrderMark {
-                    file: step.revision.display_path(step.file()),
-                });
-            }
+            let mark = sql.byte_order_mark.then(|| PlanWarning::ByteOrderMark {
+                file: step.revision.display_path(step.file()),
+            });
             step.sql = Some(sql.text);
-        }
+            Ok::<_, PlanError>(mark)
+        })?;
+        warnings.extend(marks.into_iter().flatten());
     }
     Ok(Plan {
         kind: request.kind,
@@ -698,6 +700,58 @@ mod tests {
         let err = plan_range(&revisions, Kind::Upgrade, &range, TransactionMode::Single)
             .expect_err("3_c is non-transactional");
         assert!(err.to_string().contains("`3_c`"), "{err}");
+    }
+
+    #[test]
+    fn a_large_plan_read_in_parallel_names_the_first_bad_file_in_order() {
+        // Past `parallel::PARALLEL_FROM` the files are read on several threads; two bad
+        // ones, in different parts: the earlier one is named, every time.
+        let revisions: Vec<Revision> = (1..=300)
+            .map(|i| {
+                let name = format!("{i:04}_r");
+                let up = match i {
+                    120 | 280 => "SELECT 'open;",
+                    _ => "SELECT 1;",
+                };
+                Revision {
+                    version: Version::from_dir_name(&name),
+                    name,
+                    up: SqlSource::Embedded(up),
+                    down: None,
+                    run_in_transaction: true,
+                }
+            })
+            .collect();
+        let range = Range::parse("base:head").expect("range");
+        for _ in 0..20 {
+            let err = plan_range(
+                &revisions,
+                Kind::Upgrade,
+                &range,
+                TransactionMode::PerRevision,
+            )
+            .expect_err("two files do not lex");
+            assert!(err.to_string().contains("0120_r"), "{err}");
+        }
+        let range = Range::parse("base:0119").expect("range");
+        let plan = plan_range(
+            &revisions,
+            Kind::Upgrade,
+            &range,
+            TransactionMode::PerRevision,
+        )
+        .expect("the first 119 lex");
+        let versions: Vec<&str> = plan
+            .steps
+            .iter()
+            .map(|s| s.revision.name.as_str())
+            .collect();
+        let expected: Vec<String> = (1..=119).map(|i| format!("{i:04}_r")).collect();
+        assert_eq!(versions, expected);
+        assert!(plan
+            .steps
+            .iter()
+            .all(|s| s.sql.as_deref() == Some("SELECT 1;")));
     }
 
     #[test]

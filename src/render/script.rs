@@ -87,21 +87,22 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
         out.write_all(b"-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)\n")?;
         writeln!(out, "{}\n", Postgres.prepare_companion_table(&table))?;
     }
-    for (index, step) in plan.steps.iter().enumerate() {
+    // Each step rendered on its own (on several threads for large plans, see
+    // `crate::parallel`), then written in order.
+    let mut steps: Vec<_> = plan
+        .steps
+        .iter()
+        .enumerate()
         // `None`: checksums off; `Some(None)`: a step down, nothing to hash.
-        let record = checksums.get(index).map(Option::as_ref);
-        write_step_comment(step, out)?;
-        if let Some(guard) = guard {
-            guard.open_step(step, &table, out)?;
-        }
-        match &step.sql {
-            Some(body) => write_step(step, body, &table, record, single, guard.is_some(), out)?,
-            None => writeln!(out, "{}", bookkeeping(step, &table, record))?,
-        }
-        if let Some(guard) = guard {
-            guard.close_step(out)?;
-        }
-        out.write_all(b"\n")?;
+        .map(|(index, step)| (step, checksums.get(index).map(Option::as_ref)))
+        .collect();
+    let rendered = crate::parallel::try_map_in_order(&mut steps, |(step, record)| {
+        let mut text = Vec::with_capacity(step.sql.as_ref().map_or(0, |sql| sql.len()) + 1024);
+        write_guarded_step(step, *record, &table, guard, single, &mut text)?;
+        Ok::<_, io::Error>(text)
+    })?;
+    for text in rendered {
+        out.write_all(&text)?;
     }
     if let Some(purge) = &plan.purge {
         write_purge(purge, &table, out)?;
@@ -113,6 +114,30 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
         guard.unlock(out)?;
     }
     Ok(())
+}
+
+/// One step as the script runs it: its comment, its guard (when guarded),
+/// its SQL and bookkeeping.
+fn write_guarded_step(
+    step: &Step<'_>,
+    record: Option<Option<&Checksums>>,
+    table: &VersionTable,
+    guard: Option<&Guard>,
+    single: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_step_comment(step, out)?;
+    if let Some(guard) = guard {
+        guard.open_step(step, table, out)?;
+    }
+    match &step.sql {
+        Some(body) => write_step(step, body, table, record, single, guard.is_some(), out)?,
+        None => writeln!(out, "{}", bookkeeping(step, table, record))?,
+    }
+    if let Some(guard) = guard {
+        guard.close_step(out)?;
+    }
+    out.write_all(b"\n")
 }
 
 fn write_header(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> io::Result<()> {

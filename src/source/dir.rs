@@ -39,8 +39,13 @@ pub fn discover(dir: &Path) -> Result<Discovery, SourceError> {
         if !is_dir {
             continue;
         }
-        found.push(read_revision(&path, name)?);
+        found.push((path, name));
     }
+    // Each revision's directory read on its own (on several threads for
+    // many revisions, see `crate::parallel`).
+    let found = crate::parallel::try_map_in_order(&mut found, |(path, name)| {
+        read_revision(path, std::mem::take(name))
+    })?;
     finish(found, |r| match &r.up {
         SqlSource::File(path) => path.parent().unwrap_or(path).to_path_buf(),
         SqlSource::Embedded(_) => dir.join(&r.name),
