@@ -100,9 +100,16 @@ CREATE TABLE IF NOT EXISTS :"dmig_schema".__dmig_revisions (
 DELETE FROM :"dmig_schema".__dmig_revisions r
  WHERE NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations d WHERE d.version = r.version);
 
+-- Which revisions are already done, read once under the lock.
+SELECT NOT coalesce(bool_or(version = '20240105000000'), false) AS dmig_skip_0,
+       NOT coalesce(bool_or(version = '20240104080000'), false) AS dmig_skip_1,
+       NOT coalesce(bool_or(version = '20240103100000'), false) AS dmig_skip_2,
+       NOT coalesce(bool_or(version = '20240102090000'), false) AS dmig_skip_3,
+       NOT coalesce(bool_or(version = '20240101120000'), false) AS dmig_skip_4
+FROM :"dmig_schema".__diesel_schema_migrations \gset
+
 -- Running downgrade 20240105000000 (2024-01-05-000000_index_posts_concurrently)
-SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240105000000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_0
 \echo 'skipping downgrade 20240105000000 (2024-01-05-000000_index_posts_concurrently): not applied'
 \else
 -- run_in_transaction = false: no BEGIN/COMMIT, psql runs each statement on its own
@@ -113,8 +120,7 @@ DELETE FROM :"dmig_schema".__dmig_revisions WHERE version = '20240105000000';
 \endif
 
 -- Running downgrade 20240104080000 (2024-01-04-080000_backfill_display_name)
-SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240104080000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_1
 \echo 'skipping downgrade 20240104080000 (2024-01-04-080000_backfill_display_name): not applied'
 \else
 BEGIN;
@@ -125,8 +131,7 @@ COMMIT;
 \endif
 
 -- Running downgrade 20240103100000 (2024-01-03-100000_updated_at_trigger)
-SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240103100000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_2
 \echo 'skipping downgrade 20240103100000 (2024-01-03-100000_updated_at_trigger): not applied'
 \else
 BEGIN;
@@ -140,8 +145,7 @@ COMMIT;
 \endif
 
 -- Running downgrade 20240102090000 (2024-01-02-090000_create_posts)
-SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240102090000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_3
 \echo 'skipping downgrade 20240102090000 (2024-01-02-090000_create_posts): not applied'
 \else
 BEGIN;
@@ -153,8 +157,7 @@ COMMIT;
 \endif
 
 -- Running downgrade 20240101120000 (2024-01-01-120000_create_users)
-SELECT NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240101120000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_4
 \echo 'skipping downgrade 20240101120000 (2024-01-01-120000_create_users): not applied'
 \else
 BEGIN;

@@ -102,9 +102,16 @@ CREATE TABLE IF NOT EXISTS :"dmig_schema".__dmig_revisions (
 DELETE FROM :"dmig_schema".__dmig_revisions r
  WHERE NOT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations d WHERE d.version = r.version);
 
+-- Which revisions are already done, read once under the lock.
+SELECT coalesce(bool_or(version = '20240101120000'), false) AS dmig_skip_0,
+       coalesce(bool_or(version = '20240102090000'), false) AS dmig_skip_1,
+       coalesce(bool_or(version = '20240103100000'), false) AS dmig_skip_2,
+       coalesce(bool_or(version = '20240104080000'), false) AS dmig_skip_3,
+       coalesce(bool_or(version = '20240105000000'), false) AS dmig_skip_4
+FROM :"dmig_schema".__diesel_schema_migrations \gset
+
 -- Running upgrade 20240101120000 (2024-01-01-120000_create_users)
-SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240101120000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_0
 \echo 'skipping upgrade 20240101120000 (2024-01-01-120000_create_users): already applied'
 \else
 BEGIN;
@@ -131,8 +138,7 @@ COMMIT;
 \endif
 
 -- Running upgrade 20240102090000 (2024-01-02-090000_create_posts)
-SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240102090000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_1
 \echo 'skipping upgrade 20240102090000 (2024-01-02-090000_create_posts): already applied'
 \else
 BEGIN;
@@ -163,8 +169,7 @@ COMMIT;
 \endif
 
 -- Running upgrade 20240103100000 (2024-01-03-100000_updated_at_trigger)
-SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240103100000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_2
 \echo 'skipping upgrade 20240103100000 (2024-01-03-100000_updated_at_trigger): already applied'
 \else
 BEGIN;
@@ -199,8 +204,7 @@ COMMIT;
 \endif
 
 -- Running upgrade 20240104080000 (2024-01-04-080000_backfill_display_name)
-SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240104080000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_3
 \echo 'skipping upgrade 20240104080000 (2024-01-04-080000_backfill_display_name): already applied'
 \else
 BEGIN;
@@ -218,8 +222,7 @@ COMMIT;
 \endif
 
 -- Running upgrade 20240105000000 (2024-01-05-000000_index_posts_concurrently)
-SELECT EXISTS (SELECT 1 FROM :"dmig_schema".__diesel_schema_migrations WHERE version = '20240105000000') AS dmig_skip \gset
-\if :dmig_skip
+\if :dmig_skip_4
 \echo 'skipping upgrade 20240105000000 (2024-01-05-000000_index_posts_concurrently): already applied'
 \else
 -- run_in_transaction = false: no BEGIN/COMMIT, psql runs each statement on its own

@@ -242,6 +242,36 @@ pub fn skip_when(table: &VersionTable, version: &Version, present: bool) -> Stri
     )
 }
 
+/// PostgreSQL takes at most 1,664 columns in a select list: the skips of a
+/// long script are read in several queries of this many.
+const SKIPS_PER_QUERY: usize = 1000;
+
+/// The guards of a whole script at once, read under the migration lock
+/// before the first revision: one query (per [`SKIPS_PER_QUERY`] steps)
+/// sets `dmig_skip_<index>` for each `(index, version, present)` to whether
+/// its version row is there (`present`, an upgrade's) or gone (a
+/// downgrade's). One round trip instead of one per revision; the lock keeps
+/// anyone else from changing the rows meanwhile.
+pub fn skips(table: &VersionTable, steps: &[(usize, &Version, bool)]) -> Vec<String> {
+    let table = version_table_sql(table);
+    steps
+        .chunks(SKIPS_PER_QUERY)
+        .map(|chunk| {
+            let columns: Vec<String> = chunk
+                .iter()
+                .map(|(index, version, present)| {
+                    format!(
+                        "{}coalesce(bool_or(version = {}), false) AS dmig_skip_{index}",
+                        if *present { "" } else { "NOT " },
+                        quote_literal(version.as_str())
+                    )
+                })
+                .collect();
+            format!("SELECT {}\nFROM {table} \\gset", columns.join(",\n       "))
+        })
+        .collect()
+}
+
 /// `\echo` of `text`, quoted for psql (which reads `\\` and `''` in quotes).
 pub fn echo(text: &str) -> String {
     format!("\\echo {}", psql_quote(text))

@@ -27,6 +27,7 @@ pub mod pooler;
 pub mod read;
 pub mod runner;
 pub mod waits;
+mod writes;
 
 use std::time::Duration;
 

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bb8::{Pool, PooledConnection};
-use diesel_async::{AsyncConnection, SimpleAsyncConnection, TransactionManager};
+use diesel_async::SimpleAsyncConnection;
 use diesel_migrations::MigrationHarness;
 
 use super::apply::{lost_connection, StepError, StepSettings};
 use super::backend::{
-    Backend, DedicatedHarness, DieselBackend, FoundTable, Harness, LockHolder, LockWait, Manager,
+    Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, LockWait, Manager,
 };
 use super::cancel::{Cancel, Guard, Stage};
 use super::error::query_failed;
@@ -18,10 +18,11 @@ use super::failure::{Cause, LockFailure, RevisionFailure};
 use super::lock;
 use super::pooler;
 use super::waits::{self, Retry};
+use super::writes::{begin_run, check_writable, commit_run, rollback_run, stamp};
 use super::OnlineError;
 // The read-only functions live in `read`; this path keeps working.
 pub use super::read::{applied, checkout, read_applied, status, status_with};
-use crate::dialect::{Elapsed, Record, RecordMode, SessionSettings, StepBookkeeping, VersionTable};
+use crate::dialect::SessionSettings;
 use crate::model::{Direction, Revision, Version};
 use crate::plan::{self, Kind, Plan, Position, Purge, Request, Step, TransactionMode};
 
@@ -177,36 +178,6 @@ impl Outcome {
             duration_ms: crate::report::millis(elapsed),
         }
     }
-}
-
-/// Before a run writes anything: refuse, naming the cause, when the
-/// database takes no writes or the version table cannot take Diesel's row.
-async fn check_writable<B: Backend>(
-    conn: &mut B,
-    found: Option<&FoundTable>,
-    planned: &Plan<'_>,
-) -> Result<(), OnlineError> {
-    if let Some(reason) = B::read_only(conn).await? {
-        return Err(OnlineError::ReadOnly {
-            reason,
-            command: planned.kind.as_str(),
-            steps: planned.steps.len(),
-        });
-    }
-    let writes_rows = planned.steps.iter().any(|s| s.direction == Direction::Up);
-    if let Some(found) = found.filter(|f| writes_rows && !f.unfillable.is_empty()) {
-        let dialect = B::dialect();
-        let table = dialect.table_name(&found.table);
-        return Err(OnlineError::UnfillableVersionTable {
-            fix: format!(
-                "ALTER TABLE {table} ALTER COLUMN {} SET DEFAULT ...",
-                dialect.ident(&found.unfillable[0])
-            ),
-            table,
-            columns: found.unfillable.clone(),
-        });
-    }
-    Ok(())
 }
 
 /// Bring the database behind `pool` to head: what an application calls at
@@ -584,59 +555,4 @@ fn done(planned: &Plan<'_>, timings: impl Iterator<Item = Duration>) -> Vec<Step
             elapsed,
         })
         .collect()
-}
-
-/// Open the transaction of a `--transaction single` run.
-async fn begin_run<B: Backend>(conn: &mut B) -> Result<(), OnlineError> {
-    <B as AsyncConnection>::TransactionManager::begin_transaction(conn)
-        .await
-        .map_err(query_failed("begin the run's transaction"))
-}
-
-/// Commit the transaction of a `--transaction single` run.
-async fn commit_run<B: Backend>(conn: &mut B) -> Result<(), OnlineError> {
-    <B as AsyncConnection>::TransactionManager::commit_transaction(conn)
-        .await
-        .map_err(query_failed("commit the run's transaction"))
-}
-
-/// Roll back `--transaction single`'s transaction. Best effort: when the
-/// connection is lost, the server rolls it back anyway.
-async fn rollback_run<B: Backend>(conn: &mut B) {
-    let _ = <B as AsyncConnection>::TransactionManager::rollback_transaction(conn).await;
-}
-
-/// Write the version rows of a stamp plan in one transaction, and their
-/// companion rows (mode `stamp`) unless `companion` is `None`.
-async fn stamp<B: Backend>(
-    conn: &mut B,
-    table: &VersionTable,
-    companion: Option<&VersionTable>,
-    planned: &Plan<'_>,
-) -> Result<(), OnlineError> {
-    let dialect = B::dialect();
-    let mut script = String::from("BEGIN;\n");
-    for step in &planned.steps {
-        let bookkeeping = StepBookkeeping {
-            version: &step.revision.version,
-            direction: step.direction,
-            record: companion.map(|_| Record {
-                checksums: step.checksums.as_ref(),
-                mode: RecordMode::Stamp,
-                elapsed: Elapsed::Unknown,
-            }),
-        };
-        for statement in dialect.step_bookkeeping(table, &bookkeeping) {
-            script.push_str(&statement);
-            script.push('\n');
-        }
-    }
-    if let Some(Purge::Rows(rows)) = planned.purge.as_ref().filter(|p| !p.is_noop()) {
-        script.push_str(&dialect.delete_versions(table, rows));
-        script.push('\n');
-    }
-    script.push_str("COMMIT;");
-    conn.batch_execute(&script)
-        .await
-        .map_err(query_failed("write the version table"))
 }

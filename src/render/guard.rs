@@ -249,6 +249,7 @@ impl Guard {
     pub(super) fn open_step(
         &self,
         step: &Step<'_>,
+        index: usize,
         table: &VersionTable,
         out: &mut dyn Write,
     ) -> io::Result<()> {
@@ -259,16 +260,58 @@ impl Guard {
             (_, true) => ("upgrade", "already applied"),
             (_, false) => ("downgrade", "not applied"),
         };
-        writeln!(
-            out,
-            "{}\n\\if :dmig_skip\n{}\n\\else",
-            psql::skip_when(table, &step.revision.version, up),
-            psql::echo(&format!(
-                "skipping {what} {} ({}): {why}",
-                step.revision.version,
-                printable(&step.revision.name)
-            ))
-        )
+        let skip = psql::echo(&format!(
+            "skipping {what} {} ({}): {why}",
+            step.revision.version,
+            printable(&step.revision.name)
+        ));
+        if self.skips_read_first() {
+            writeln!(out, "\\if :dmig_skip_{index}\n{skip}\n\\else")
+        } else {
+            writeln!(
+                out,
+                "{}\n\\if :dmig_skip\n{skip}\n\\else",
+                psql::skip_when(table, &step.revision.version, up),
+            )
+        }
+    }
+
+    /// Whether the skips are read once before the first revision
+    /// ([`Guard::read_skips`]): not for a redo, whose ups follow its downs
+    /// of the same versions and must look after them.
+    fn skips_read_first(&self) -> bool {
+        self.kind != Kind::Redo
+    }
+
+    /// Read every step's skip at once, under the lock, before the first
+    /// revision (see [`psql::skips`]); nothing for a redo, which asks step
+    /// by step.
+    pub(super) fn read_skips(
+        &self,
+        plan: &Plan<'_>,
+        table: &VersionTable,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if !self.skips_read_first() || plan.steps.is_empty() {
+            return Ok(());
+        }
+        let steps: Vec<(usize, &Version, bool)> = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| {
+                (
+                    index,
+                    &step.revision.version,
+                    step.direction == Direction::Up,
+                )
+            })
+            .collect();
+        out.write_all(b"-- Which revisions are already done, read once under the lock.\n")?;
+        for query in psql::skips(table, &steps) {
+            writeln!(out, "{query}")?;
+        }
+        out.write_all(b"\n")
     }
 
     /// Close a step's guard.

@@ -42,6 +42,9 @@ impl Default for ScriptOptions {
     }
 }
 
+/// How many steps are rendered (in parallel) before they are written.
+const RENDER_BATCH: usize = 256;
+
 /// Render `plan` to `out`.
 pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> io::Result<()> {
     let single = plan.transaction == TransactionMode::Single || plan.kind == Kind::Stamp;
@@ -87,6 +90,9 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
         out.write_all(b"-- dmig's own record beside Diesel's: each revision's checksums (--no-checksums leaves it out)\n")?;
         writeln!(out, "{}\n", Postgres.prepare_companion_table(&table))?;
     }
+    if let Some(guard) = guard {
+        guard.read_skips(plan, &table, out)?;
+    }
     // Each step rendered on its own (on several threads for large plans, see
     // `crate::parallel`), then written in order.
     let mut steps: Vec<_> = plan
@@ -94,15 +100,18 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
         .iter()
         .enumerate()
         // `None`: checksums off; `Some(None)`: a step down, nothing to hash.
-        .map(|(index, step)| (step, checksums.get(index).map(Option::as_ref)))
+        .map(|(index, step)| (index, step, checksums.get(index).map(Option::as_ref)))
         .collect();
-    let rendered = crate::parallel::try_map_in_order(&mut steps, |(step, record)| {
-        let mut text = Vec::with_capacity(step.sql.as_ref().map_or(0, |sql| sql.len()) + 1024);
-        write_guarded_step(step, *record, &table, guard, single, &mut text)?;
-        Ok::<_, io::Error>(text)
-    })?;
-    for text in rendered {
-        out.write_all(&text)?;
+    // A batch at a time, so a long script is never held in memory whole.
+    for batch in steps.chunks_mut(RENDER_BATCH) {
+        let rendered = crate::parallel::try_map_in_order(batch, |(index, step, record)| {
+            let mut text = Vec::with_capacity(step.sql.as_ref().map_or(0, |sql| sql.len()) + 1024);
+            write_guarded_step(step, *index, *record, &table, guard, single, &mut text)?;
+            Ok::<_, io::Error>(text)
+        })?;
+        for text in rendered {
+            out.write_all(&text)?;
+        }
     }
     if let Some(purge) = &plan.purge {
         write_purge(purge, &table, out)?;
@@ -120,6 +129,7 @@ pub fn render(plan: &Plan<'_>, options: &ScriptOptions, out: &mut dyn Write) -> 
 /// its SQL and bookkeeping.
 fn write_guarded_step(
     step: &Step<'_>,
+    index: usize,
     record: Option<Option<&Checksums>>,
     table: &VersionTable,
     guard: Option<&Guard>,
@@ -128,7 +138,7 @@ fn write_guarded_step(
 ) -> io::Result<()> {
     write_step_comment(step, out)?;
     if let Some(guard) = guard {
-        guard.open_step(step, table, out)?;
+        guard.open_step(step, index, table, out)?;
     }
     match &step.sql {
         Some(body) => write_step(step, body, table, record, single, guard.is_some(), out)?,
