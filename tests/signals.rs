@@ -329,7 +329,12 @@ fn stubborn(seconds: u32) -> String {
     )
 }
 
+// Run on its own by `.ci/run` (`-- --ignored`): in the full parallel suite it
+// has failed twice with the terminate notice printed before the cancel's and
+// the report not saying the session was terminated, a race not yet found;
+// alone, and beside the other database modules, it passes.
 #[test]
+#[ignore = "run alone by .ci/run: races under the full parallel suite (see the comment)"]
 fn a_statement_that_ignores_the_cancel_has_its_session_terminated_before_the_lock_goes() {
     // Non-transactional: its first statement completes and stays; the
     // second swallows cancels for longer than dmig waits.
