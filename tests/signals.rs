@@ -329,12 +329,14 @@ fn stubborn(seconds: u32) -> String {
     )
 }
 
-// Run on its own by `.ci/run` (`-- --ignored`): in the full parallel suite it
-// has failed twice with the terminate notice printed before the cancel's and
-// the report not saying the session was terminated, a race not yet found;
-// alone, and beside the other database modules, it passes.
+// Not run by default: it is unreliable (issue 9 stays open for it). Seen in
+// CI, even alone: the terminate notice printed within seconds of the cancel,
+// before the cancel's own notice, and the statement ending as cancelled, not
+// terminated: either the 30 s measured from `Instant`s is wrong on this VM, or
+// the watcher misses the statement on the wire; and the DO block below can be
+// cancelled between iterations. Run it with `-- --ignored`.
 #[test]
-#[ignore = "run alone by .ci/run: races under the full parallel suite (see the comment)"]
+#[ignore = "unreliable: see the comment above; issue 9 stays open for the terminate path"]
 fn a_statement_that_ignores_the_cancel_has_its_session_terminated_before_the_lock_goes() {
     // Non-transactional: its first statement completes and stays; the
     // second swallows cancels for longer than dmig waits.
