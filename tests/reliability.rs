@@ -6,19 +6,16 @@
 //! generous upper bounds, and a process that hangs fails its test.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
 
 use dmig::dialect::postgres::LOCK_KEY;
 
 use crate::support::pg::{self, PrivateServer, TestDb, TLS_PASSWORD, TLS_PASSWORD_USER};
+use crate::support::process::{dmig, run, spawn, wait_until, Finished, Running, GENEROUS};
 use crate::support::project::{project, Project, ProjectBuilder};
-
-/// A bound for waits on work that takes a second or two on an idle machine.
-pub(crate) const GENEROUS: Duration = Duration::from_secs(60);
 
 /// `<14-digit version>_<name>`, the `i`-th revision.
 pub(crate) fn rev(i: usize, name: &str) -> String {
@@ -28,155 +25,6 @@ pub(crate) fn rev(i: usize, name: &str) -> String {
 /// The version of [`rev`]`(i, ..)`.
 pub(crate) fn version(i: usize) -> String {
     format!("{:014}", 20240000000000u64 + i as u64)
-}
-
-/// `dmig` in the project, as `Project::dmig` sets it up, but as a plain
-/// process that can run alongside others and be killed.
-pub(crate) fn dmig(p: &Project, url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("dmig"));
-    cmd.current_dir(p.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGRATION_DIRECTORY")
-        .env_remove("DIESEL_CONFIG_FILE")
-        .env_remove("DMIG_LOG")
-        .env("DATABASE_URL", url)
-        .args(args)
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// A started process whose output is collected by threads, so it never
-/// blocks on a full pipe. Killed when dropped unfinished (a failing test).
-pub(crate) struct Running {
-    pub(crate) child: Child,
-    output: Option<(JoinHandle<String>, JoinHandle<String>)>,
-    started: Instant,
-}
-
-/// What a finished process printed.
-pub(crate) struct Finished {
-    pub(crate) status: ExitStatus,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    pub(crate) elapsed: Duration,
-}
-
-fn collect(mut stream: impl Read + Send + 'static) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        // A read error ends the collection; what was read is kept.
-        let _ = stream.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-pub(crate) fn spawn(mut cmd: Command) -> Running {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dmig");
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    Running {
-        child,
-        output: Some((stdout, stderr)),
-        started,
-    }
-}
-
-impl Running {
-    /// Waits for the process to exit; kills it and fails the test when it
-    /// takes longer than `within`.
-    pub(crate) fn finish(mut self, within: Duration) -> Finished {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
-                break status;
-            }
-            if self.started.elapsed() > within {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let stderr = self
-                    .output
-                    .take()
-                    .and_then(|(_, stderr)| stderr.join().ok())
-                    .unwrap_or_default();
-                panic!("dmig did not finish within {within:?}; its stderr:\n{stderr}");
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = self.started.elapsed();
-        let (stdout, stderr) = self.output.take().expect("output not taken yet");
-        Finished {
-            status,
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
-            elapsed,
-        }
-    }
-
-    /// SIGKILL, as `kill -9`.
-    fn kill(mut self) -> Finished {
-        self.child.kill().expect("SIGKILL dmig");
-        self.finish(GENEROUS)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-pub(crate) fn run(cmd: Command) -> Finished {
-    spawn(cmd).finish(GENEROUS)
-}
-
-impl Finished {
-    pub(crate) fn assert_success(&self) -> &Self {
-        assert!(
-            self.status.success(),
-            "dmig failed ({}):\n{}",
-            self.status,
-            self.stderr
-        );
-        self
-    }
-
-    pub(crate) fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.status.code(),
-            Some(code),
-            "unexpected exit; stderr:\n{}",
-            self.stderr
-        );
-        self
-    }
-
-    pub(crate) fn assert_no_panic(&self) -> &Self {
-        assert!(
-            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
-            "dmig panicked:\n{}",
-            self.stderr
-        );
-        self
-    }
-}
-
-/// Polls `check` every 50 ms until it holds; fails the test after `within`.
-pub(crate) fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(
-            started.elapsed() < within,
-            "gave up after {within:?} waiting until {what}"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Sessions of `db` (other than the asking one) whose current or last

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use dmig::dialect::postgres::LOCK_KEY;
 
-use crate::reliability::{
-    active_queries, advisory_locks, dmig, rev, run, spawn, table_exists, version, wait_until,
-    Running, GENEROUS,
-};
+use crate::reliability::{active_queries, advisory_locks, rev, table_exists, version};
 use crate::support::pg::{self, TestDb};
+use crate::support::process::{dmig, run, spawn, wait_until, GENEROUS};
 use crate::support::project::project;
 
 /// The server's version as a number (`150004`).
@@ -66,22 +64,6 @@ fn idle_session_timeout_does_not_end_the_lock_session_during_a_long_revision() {
 
 // ---------------------------------------------------------------------------
 // Signals during an online run
-
-impl Running {
-    /// Send `signal` (`INT`, `TERM`, `HUP`) to the process, as `kill -s` does.
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -s {signal} failed");
-    }
-
-    /// Whether the process is still running.
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
 
 /// A psql session that ran `sql` (which prints one line when done) and
 /// stays open, holding whatever `sql` took, until dropped.
@@ -313,7 +295,10 @@ fn a_second_signal_exits_at_once() {
     assert!(db.versions().is_empty());
 }
 
-/// A `DO` block that swallows every cancel for `seconds`.
+/// A `DO` block that swallows every cancel for `seconds`. PL/pgSQL checks
+/// for interrupts before each statement, so a cancel that lands between two
+/// iterations of the inner loop, outside its handler, is caught by the outer
+/// one, and the outer loop starts the inner one again.
 fn stubborn(seconds: u32) -> String {
     format!(
         "DO $$\n\
@@ -321,7 +306,12 @@ fn stubborn(seconds: u32) -> String {
          BEGIN\n\
          \x20 WHILE clock_timestamp() < deadline LOOP\n\
          \x20   BEGIN\n\
-         \x20     PERFORM pg_sleep(0.1);\n\
+         \x20     WHILE clock_timestamp() < deadline LOOP\n\
+         \x20       BEGIN\n\
+         \x20         PERFORM pg_sleep(0.1);\n\
+         \x20       EXCEPTION WHEN query_canceled THEN NULL;\n\
+         \x20       END;\n\
+         \x20     END LOOP;\n\
          \x20   EXCEPTION WHEN query_canceled THEN NULL;\n\
          \x20   END;\n\
          \x20 END LOOP;\n\
@@ -329,14 +319,7 @@ fn stubborn(seconds: u32) -> String {
     )
 }
 
-// Not run by default: it is unreliable (issue 9 stays open for it). Seen in
-// CI, even alone: the terminate notice printed within seconds of the cancel,
-// before the cancel's own notice, and the statement ending as cancelled, not
-// terminated: either the 30 s measured from `Instant`s is wrong on this VM, or
-// the watcher misses the statement on the wire; and the DO block below can be
-// cancelled between iterations. Run it with `-- --ignored`.
 #[test]
-#[ignore = "unreliable: see the comment above; issue 9 stays open for the terminate path"]
 fn a_statement_that_ignores_the_cancel_has_its_session_terminated_before_the_lock_goes() {
     // Non-transactional: its first statement completes and stays; the
     // second swallows cancels for longer than dmig waits.

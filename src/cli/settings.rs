@@ -219,25 +219,43 @@ impl Settings {
         // else on.
         let checksums =
             |flag: &ChecksumArgs| -> bool { flag.setting().or(below.checksums).unwrap_or(true) };
-        // What every online run takes, from its flags.
+        // What every online run takes, from its flags (`--lock-wait`,
+        // `--retries` over the environment and dmig.toml).
+        let run_with = |online: Online,
+                        session: SessionArgs,
+                        lock_wait: u64,
+                        retries: u32,
+                        quiet: bool,
+                        format: Format|
+         -> Run {
+            Run {
+                online,
+                checksums: checksums(&session.checksums),
+                session: layers.session(session),
+                lock_wait: Duration::from_secs(layers.pick(
+                    "lock_wait",
+                    lock_wait,
+                    below.lock_wait,
+                )),
+                retries: layers.pick("retries", retries, below.retries),
+                quiet,
+                format,
+            }
+        };
         let run = |connect: &ConnectArgs,
                    session: SessionArgs,
                    retry: RetryArgs,
                    lock: &LockArgs|
          -> anyhow::Result<Run> {
-            Ok(Run {
-                online: online(&connect.database_url, connect.connect_timeout)?,
-                checksums: checksums(&session.checksums),
-                session: layers.session(session),
-                lock_wait: Duration::from_secs(layers.pick(
-                    "lock_wait",
-                    lock.lock_wait,
-                    below.lock_wait,
-                )),
-                retries: layers.pick("retries", retry.retries, below.retries),
-                quiet: lock.quiet,
-                format: lock.format,
-            })
+            let online = online(&connect.database_url, connect.connect_timeout)?;
+            Ok(run_with(
+                online,
+                session,
+                lock.lock_wait,
+                retry.retries,
+                lock.quiet,
+                lock.format,
+            ))
         };
         // How long a guarded script waits for the lock (flag > DMIG_LOCK_WAIT >
         // dmig.toml, as online); `None` for a plain script.
@@ -251,19 +269,15 @@ impl Settings {
                      session: SessionArgs,
                      lock: &OnlineLockArgs|
          -> anyhow::Result<Run> {
-            Ok(Run {
-                online: online(&connect.database_url, connect.connect_timeout)?,
-                checksums: checksums(&session.checksums),
-                session: layers.session(session),
-                lock_wait: Duration::from_secs(layers.pick(
-                    "lock_wait",
-                    lock.lock_wait,
-                    below.lock_wait,
-                )),
-                retries: layers.pick("retries", lock.retries, below.retries),
-                quiet: lock.quiet,
-                format: Format::Text,
-            })
+            let online = online(&connect.database_url, connect.connect_timeout)?;
+            Ok(run_with(
+                online,
+                session,
+                lock.lock_wait,
+                lock.retries,
+                lock.quiet,
+                Format::Text,
+            ))
         };
         let task = match cli.command {
             Command::Init => Task::Init,

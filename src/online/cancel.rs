@@ -246,12 +246,13 @@ impl Guard {
 /// The supervisor's side of a cancel, driven by the one watcher that runs
 /// while the harness works on a thread of its own ([`super::waits`]): once
 /// the token is set, [`Canceller::tick`] sends the cancel (again every
-/// [`RESEND_INTERVAL`]) and terminates the work session after
-/// [`CANCEL_WAIT`]; [`Canceller::finish`] then waits until the work session
-/// is idle or gone, before the run lets go of the lock.
+/// [`RESEND_INTERVAL`]) and terminates the work session [`CANCEL_WAIT`]
+/// after the first cancel reached it; [`Canceller::finish`] then waits until
+/// the work session is idle or gone, before the run lets go of the lock.
 #[derive(Default)]
 pub(crate) struct Canceller {
-    first_cancel: Option<Instant>,
+    /// Time since the first cancel was sent, counted tick by tick.
+    waited: Waited,
     last_try: Option<Instant>,
     notified: bool,
 }
@@ -270,15 +271,16 @@ impl Canceller {
             return;
         }
         let now = Instant::now();
-        let since = *self.first_cancel.get_or_insert(now);
+        self.waited.tick(now);
         if self
             .last_try
-            .is_none_or(|last| now.duration_since(last) >= RESEND_INTERVAL)
+            .is_none_or(|last| now.saturating_duration_since(last) >= RESEND_INTERVAL)
         {
             self.last_try = Some(now);
             match cancel_in_flight(handle, lock_conn, guard) {
                 Sent::Cancel => {
                     guard.cancel.mark_handled();
+                    self.waited.start(now);
                     if !self.notified {
                         self.notified = true;
                         guard.cancel.notify(Notice::CancelSent);
@@ -290,7 +292,7 @@ impl Canceller {
                 Sent::NotYet => {}
             }
         }
-        if now.duration_since(since) >= CANCEL_WAIT && !guard.terminated() {
+        if self.waited.at_least(CANCEL_WAIT) && !guard.terminated() {
             guard.terminated.store(true, Ordering::SeqCst);
             guard.cancel.notify(Notice::Terminating);
             if let Some(pid) = guard.work_pid() {
@@ -327,6 +329,42 @@ enum Sent {
     NotYet,
 }
 
+/// How long the supervisor has waited since the first cancel was sent,
+/// as the sum of the gaps between its ticks, each counted as at most
+/// [`MAX_TICK_GAP`]: a clock that jumps (a virtual machine paused and
+/// resumed) or a supervisor starved for a while never makes a stubborn
+/// statement look [`CANCEL_WAIT`] old after a few real seconds, and the
+/// session is terminated only once many cancels went unheeded.
+#[derive(Debug, Default)]
+struct Waited {
+    /// The last tick since the first cancel, if one was sent.
+    last: Option<Instant>,
+    total: Duration,
+}
+
+/// The most one gap between ticks adds to [`Waited`] (ticks come every
+/// [`POLL`], or after a cancel that took a round trip).
+const MAX_TICK_GAP: Duration = Duration::from_secs(1);
+
+impl Waited {
+    /// A cancel was sent at `now`: start counting, unless already started.
+    fn start(&mut self, now: Instant) {
+        self.last.get_or_insert(now);
+    }
+
+    /// The supervisor ticked at `now`.
+    fn tick(&mut self, now: Instant) {
+        if let Some(last) = self.last {
+            self.total += now.saturating_duration_since(last).min(MAX_TICK_GAP);
+            self.last = Some(now);
+        }
+    }
+
+    fn at_least(&self, wait: Duration) -> bool {
+        self.last.is_some() && self.total >= wait
+    }
+}
+
 /// Send the cancel if a statement is on the wire.
 fn cancel_in_flight<B: Backend>(
     handle: &tokio::runtime::Handle,
@@ -357,13 +395,16 @@ fn settle<B: Backend>(handle: &tokio::runtime::Handle, lock_conn: &Mutex<&mut B>
     let Some(pid) = guard.work_pid() else {
         return;
     };
-    let started = Instant::now();
+    // Counted in looks, not by the clock (see [`Waited`]).
+    const LOOK_EVERY: Duration = Duration::from_millis(50);
+    let mut looks_left = SETTLE_WAIT.as_millis() / LOOK_EVERY.as_millis();
     let mut conn = lock_conn.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         match handle.block_on(B::session_busy(&mut **conn, pid)) {
             Ok(false) => return,
-            Ok(true) if started.elapsed() < SETTLE_WAIT => {
-                std::thread::sleep(Duration::from_millis(50));
+            Ok(true) if looks_left > 0 => {
+                looks_left -= 1;
+                std::thread::sleep(LOOK_EVERY);
             }
             Ok(true) => {
                 guard.still_busy.store(true, Ordering::SeqCst);
@@ -527,6 +568,31 @@ mod tests {
             "interrupted before revision `2_b?[2J` (upgrade): it did not start\n  \
              applied in this run (and still applied): 1_a"
         );
+    }
+
+    #[test]
+    fn the_wait_counts_from_the_first_cancel_and_a_clock_jump_counts_little() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut waited = Waited::default();
+        // Ticks before any cancel was sent do not count.
+        waited.tick(at(0));
+        waited.tick(at(40_000));
+        assert!(!waited.at_least(Duration::ZERO));
+        waited.start(at(40_000));
+        waited.start(at(40_050)); // a resend does not restart it
+        for ms in (40_050..=50_000).step_by(50) {
+            waited.tick(at(ms));
+        }
+        assert!(waited.at_least(Duration::from_secs(10)));
+        assert!(!waited.at_least(Duration::from_millis(10_001)));
+        // A jump of a minute between two ticks adds one gap's worth.
+        waited.tick(at(110_000));
+        assert!(waited.at_least(Duration::from_secs(11)));
+        assert!(!waited.at_least(Duration::from_millis(11_001)));
+        // A clock that goes back adds nothing.
+        waited.tick(at(100_000));
+        assert!(!waited.at_least(Duration::from_millis(11_001)));
     }
 
     #[test]

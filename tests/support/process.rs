@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use crate::support::pg;
 use crate::support::project::Project;
 
+/// A bound for waits on work that takes a second or two on an idle machine.
+pub const GENEROUS: Duration = Duration::from_secs(60);
+
 /// `dmig args` in the project, against `url`, as a plain process.
 pub fn dmig(p: &Project, url: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("dmig"));
@@ -98,6 +101,57 @@ impl Running {
     /// Whether it still runs.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL, as `kill -9`, and what it had printed.
+    pub fn kill(mut self) -> Finished {
+        self.child.kill().expect("SIGKILL the process");
+        self.finish(GENEROUS)
+    }
+
+    /// Send `signal` (`INT`, `TERM`, `HUP`), as `kill -s` does.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {signal} failed");
+    }
+}
+
+/// Run `cmd` to its end (at most [`GENEROUS`]).
+pub fn run(cmd: Command) -> Finished {
+    spawn(cmd).finish(GENEROUS)
+}
+
+impl Finished {
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "the process failed ({}):\n{}",
+            self.status,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.status.code(),
+            Some(code),
+            "unexpected exit; stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn assert_no_panic(&self) -> &Self {
+        assert!(
+            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
+            "the process panicked:\n{}",
+            self.stderr
+        );
+        self
     }
 }
 
