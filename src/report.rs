@@ -45,6 +45,9 @@ pub struct RunReport {
     /// Rows no revision on disk provides that are still in the version
     /// table after the run (a stamp without `--purge` leaves them).
     pub missing_on_disk: Vec<Version>,
+    /// How often the whole run (`--transaction single`) was rolled back
+    /// after a lock timeout and tried again (`--retries`).
+    pub run_retries: u32,
     /// The whole run, in milliseconds.
     pub duration_ms: f64,
 }
@@ -58,8 +61,12 @@ pub struct StepRow {
     pub name: String,
     /// `up` (applied, or stamped) or `down` (reverted, or unstamped).
     pub direction: &'static str,
-    /// How long it took, in milliseconds (0 for a stamp).
+    /// How long it took, in milliseconds (0 for a stamp), its retries and
+    /// their backoffs included.
     pub duration_ms: f64,
+    /// How often it was rolled back after a lock timeout and tried again
+    /// (`--retries`).
+    pub retries: u32,
 }
 
 /// One row of the version table.
@@ -231,7 +238,13 @@ impl StepRow {
                 crate::model::Direction::Down => "down",
             },
             duration_ms: millis(elapsed),
+            retries: 0,
         }
+    }
+
+    /// The same, after `retries` retries.
+    pub fn with_retries(self, retries: u32) -> StepRow {
+        StepRow { retries, ..self }
     }
 }
 
@@ -392,11 +405,13 @@ mod tests {
                     "2024-01-02-000000_b",
                     crate::model::Direction::Up,
                     std::time::Duration::from_millis(3),
-                ),
+                )
+                .with_retries(2),
             ],
             out_of_order: Vec::new(),
             purged: Vec::new(),
             missing_on_disk: Vec::new(),
+            run_retries: 0,
             duration_ms: 20.5,
         };
         insta::assert_snapshot!(json(&report));

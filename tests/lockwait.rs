@@ -72,7 +72,15 @@ fn a_long_reader_no_longer_stalls_the_table_and_a_retry_applies_the_revision_onc
     let mut running = spawn(dmig(
         &p,
         &db.url(),
-        &["upgrade", "--lock-timeout", "500ms", "--retries", "10"],
+        &[
+            "upgrade",
+            "--lock-timeout",
+            "500ms",
+            "--retries",
+            "10",
+            "--format",
+            "json",
+        ],
     ));
     wait_until("dmig's ALTER waits for the reader", GENEROUS, || {
         alter_waits(&db)
@@ -114,6 +122,18 @@ fn a_long_reader_no_longer_stalls_the_table_and_a_retry_applies_the_revision_onc
     );
     assert_eq!(db.versions(), [VERSION]);
     assert!(has_column_c(&db));
+    // The run report counts the retries the revision took.
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+    let retries = report["steps"][0]["retries"].as_u64().expect("a count");
+    assert!(
+        (1..=10).contains(&retries),
+        "{retries} retries; stderr:\n{}",
+        out.stderr
+    );
+    assert!(out
+        .stderr
+        .contains(&format!("rolled back; retrying ({retries}/10) in ")));
+    assert_eq!(report["run_retries"], 0);
 }
 
 #[test]
@@ -227,6 +247,8 @@ fn a_single_transaction_run_is_retried_whole() {
             "300ms",
             "--retries",
             "10",
+            "--format",
+            "json",
         ],
     ));
     wait_until("dmig's ALTER waits for the reader", GENEROUS, || {
@@ -244,6 +266,13 @@ fn a_single_transaction_run_is_retried_whole() {
     );
     assert_eq!(db.versions(), ["20240000000000", VERSION]);
     assert!(has_column_c(&db));
+    // The report counts the run's retries; its steps ran once, in the last.
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+    assert!(
+        report["run_retries"].as_u64().expect("a count") >= 1,
+        "{report}"
+    );
+    assert_eq!(report["steps"][1]["retries"], 0, "{report}");
 }
 
 /// The retries an application's [`Events`] heard of.
@@ -306,6 +335,7 @@ async fn an_application_pool_retries_a_revision_through_run_options() {
     assert_eq!(outcome.steps.len(), 1);
     let heard = heard.0.lock().expect("not poisoned").clone();
     assert!(!heard.is_empty(), "no retry reported");
+    assert_eq!(outcome.steps[0].retries as usize, heard.len(), "{heard:?}");
     assert!(
         heard[0].starts_with(&format!("{REVISION} 1: ")),
         "{heard:?}"

@@ -63,12 +63,21 @@ pub(crate) const NOT_STARTED: &str = "not started: the run was interrupted";
 #[derive(Debug)]
 pub(crate) struct RunReport {
     /// One entry per completed step, in plan order.
-    pub timings: Vec<Duration>,
+    pub completed: Vec<Completed>,
     /// The failure that stopped the run.
     pub failure: Option<(usize, StepError)>,
     /// What the failed step was last seen waiting for.
     pub lock_wait: Option<LockWait>,
     /// How often the failed step was retried.
+    pub retried: u32,
+}
+
+/// A step [`run_steps`] completed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Completed {
+    /// How long it took, its retries and their backoffs included.
+    pub elapsed: Duration,
+    /// How often it was rolled back after a lock timeout and tried again.
     pub retried: u32,
 }
 
@@ -359,7 +368,7 @@ where
         retries,
     } = with;
     let mut report = RunReport {
-        timings: Vec::with_capacity(plan.steps.len()),
+        completed: Vec::with_capacity(plan.steps.len()),
         failure: None,
         lock_wait: None,
         retried: 0,
@@ -444,7 +453,7 @@ where
         let elapsed = started.elapsed();
         tracing::info!(revision = %step.revision.printable_name(), ?elapsed, retried, "step done");
         observer.step_done(step, elapsed);
-        report.timings.push(elapsed);
+        report.completed.push(Completed { elapsed, retried });
     }
     report
 }

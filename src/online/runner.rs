@@ -8,7 +8,7 @@ use bb8::{Pool, PooledConnection};
 use diesel_async::SimpleAsyncConnection;
 use diesel_migrations::MigrationHarness;
 
-use super::apply::{lost_connection, StepError, StepSettings};
+use super::apply::{lost_connection, Completed, StepError, StepSettings};
 use super::backend::{
     Backend, DedicatedHarness, DieselBackend, Harness, LockHolder, LockWait, Manager,
 };
@@ -135,8 +135,11 @@ pub struct StepDone {
     pub name: String,
     /// Applied (up) or reverted (down); for a stamp, recorded or forgotten.
     pub direction: Direction,
-    /// How long it took (zero for a stamp).
+    /// How long it took (zero for a stamp), its retries included.
     pub elapsed: Duration,
+    /// How often it was rolled back after a lock timeout and tried again
+    /// ([`RunOptions::retries`]).
+    pub retries: u32,
 }
 
 /// What a migrate run did.
@@ -157,6 +160,9 @@ pub struct Outcome {
     /// Rows no revision on disk provides that are still in the table after
     /// the run (a stamp without `--purge` leaves them).
     pub missing_on_disk: Vec<Version>,
+    /// How often the whole run (`--transaction single`) was rolled back
+    /// after a lock timeout and tried again.
+    pub run_retries: u32,
 }
 
 impl Outcome {
@@ -170,11 +176,15 @@ impl Outcome {
             steps: self
                 .steps
                 .iter()
-                .map(|s| crate::report::StepRow::new(&s.version, &s.name, s.direction, s.elapsed))
+                .map(|s| {
+                    crate::report::StepRow::new(&s.version, &s.name, s.direction, s.elapsed)
+                        .with_retries(s.retries)
+                })
                 .collect(),
             out_of_order: self.out_of_order.clone(),
             purged: self.purged.clone(),
             missing_on_disk: self.missing_on_disk.clone(),
+            run_retries: self.run_retries,
             duration_ms: crate::report::millis(elapsed),
         }
     }
@@ -395,6 +405,7 @@ where
             .collect(),
         purged: Vec::new(),
         missing_on_disk: planned.missing_on_disk.clone(),
+        run_retries: 0,
     };
     // Nothing to do writes nothing (a read-only server stays fine).
     if planned.is_noop() {
@@ -436,7 +447,11 @@ where
     if planned.kind == Kind::Stamp {
         let companion = checksums.then_some(&table);
         stamp(prep(pooled, lock_conn), &table, companion, &planned).await?;
-        outcome.steps = done(&planned, std::iter::repeat(Duration::ZERO));
+        let stamped = Completed {
+            elapsed: Duration::ZERO,
+            retried: 0,
+        };
+        outcome.steps = done(&planned, std::iter::repeat(stamped));
         if let Some(Purge::Rows(rows)) = &planned.purge {
             outcome.purged = rows.clone();
             outcome.missing_on_disk.retain(|v| !rows.contains(v));
@@ -461,12 +476,12 @@ where
     if back.is_some() {
         *pooled = back;
     }
-    let completed = report.timings.len();
+    let completed = report.completed.len();
     let Some((index, error)) = report.failure else {
         if single {
             commit_run(prep(pooled, lock_conn)).await?;
         }
-        outcome.steps = done(&planned, report.timings.into_iter());
+        outcome.steps = done(&planned, report.completed);
         return Ok(outcome);
     };
     let step = &planned.steps[index];
@@ -542,17 +557,18 @@ where
     Err(OnlineError::Revision(failure))
 }
 
-/// The completed steps of `planned`, with their times.
-fn done(planned: &Plan<'_>, timings: impl Iterator<Item = Duration>) -> Vec<StepDone> {
+/// The completed steps of `planned`, with their times and retries.
+fn done(planned: &Plan<'_>, completed: impl IntoIterator<Item = Completed>) -> Vec<StepDone> {
     planned
         .steps
         .iter()
-        .zip(timings)
-        .map(|(step, elapsed)| StepDone {
+        .zip(completed)
+        .map(|(step, completed)| StepDone {
             version: step.revision.version.clone(),
             name: step.revision.name.clone(),
             direction: step.direction,
-            elapsed,
+            elapsed: completed.elapsed,
+            retries: completed.retried,
         })
         .collect()
 }

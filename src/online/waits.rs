@@ -216,6 +216,10 @@ where
     loop {
         let mut failure = match run_locked(pooled, lock_conn, Work::Pooled, run, events).await {
             Err(OnlineError::Revision(failure)) if failure.single_transaction => failure,
+            Ok(mut outcome) => {
+                outcome.run_retries = retried;
+                return Ok(outcome);
+            }
             other => return other,
         };
         let Some(lock) = failure.lock.as_mut() else {
