@@ -46,6 +46,7 @@ fn settings(db: &TestDb) -> ConnInfo {
         var: &unset,
         home: None,
         socket_dirs: Vec::new(),
+        sysconf_dirs: Vec::new(),
     };
     ConnInfo::parse_with(&db.url(), &env).expect("the test database URL is valid")
 }
@@ -411,4 +412,56 @@ fn an_unencoded_at_in_the_password_is_refused_without_showing_it() {
             assert!(!stderr.contains(&part), "shows {part:?}: {stderr}");
         }
     }
+}
+
+#[test]
+fn a_service_file_names_the_server_as_for_psql() {
+    let db = TestDb::new("conninfo_service");
+    let info = settings(&db);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut group = format!(
+        "# written by the test\n[other]\nhost=elsewhere.invalid\n\n[migrations]\nhost={}\nport={}\ndbname={}\nuser={}\n",
+        host_of(&info),
+        info.ports[0],
+        info.dbname,
+        info.user
+    );
+    if let Some(password) = &info.password {
+        group.push_str(&format!("password={password}\n"));
+    }
+    let file = dir.path().join("services.conf");
+    write_private(&file, &group);
+    let p = recording_project();
+
+    // PGSERVICE alone says where to go, as for `psql` with no arguments.
+    dmig(&p)
+        .env("PGSERVICEFILE", &file)
+        .env("PGSERVICE", "migrations")
+        .arg("upgrade")
+        .assert()
+        .success();
+    assert_eq!(db.versions(), ["1"]);
+    // `service=` in a connection string, and ~/.pg_service.conf without
+    // PGSERVICEFILE.
+    fs::copy(&file, dir.path().join(".pg_service.conf")).expect("copy the service file");
+    dmig(&p)
+        .env("HOME", dir.path())
+        .args(["--database-url", "service=migrations", "current"])
+        .assert()
+        .success()
+        .stdout("1 (head)\n");
+    // A service no file has: named, with the file looked in.
+    let assert = dmig(&p)
+        .env("PGSERVICEFILE", &file)
+        .args(["--database-url", "service=staging", "current"])
+        .assert()
+        .failure();
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(&format!(
+            "definition of service `staging` not found in {}",
+            file.display()
+        )),
+        "{stderr}"
+    );
 }

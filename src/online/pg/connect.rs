@@ -429,6 +429,7 @@ mod tests {
             var: &var,
             home: None,
             socket_dirs: Vec::new(),
+            sysconf_dirs: Vec::new(),
         };
         for (url, given) in [
             ("postgres://app@db/app?connect_timeout=5", 5),
@@ -528,6 +529,7 @@ mod tests {
                 var: &unset,
                 home: None,
                 socket_dirs: Vec::new(),
+                sysconf_dirs: Vec::new(),
             };
             let error = ConnectError::PasswordMissing {
                 target: target.clone(),

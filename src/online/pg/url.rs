@@ -242,6 +242,7 @@ mod tests {
             var: &unset,
             home: None,
             socket_dirs: Vec::new(),
+            sysconf_dirs: Vec::new(),
         }
     }
 
@@ -428,6 +429,7 @@ mod tests {
             var: &var,
             home: None,
             socket_dirs: Vec::new(),
+            sysconf_dirs: Vec::new(),
         };
         let parsed = parse_in("", &env).unwrap();
         assert_eq!(parsed.target.to_string(), "envhost:6543/envuser as envuser");

@@ -133,6 +133,33 @@ pub enum ConnInfoError {
         #[source]
         source: io::Error,
     },
+    /// No service file has the group of the service asked for.
+    #[error("definition of service {} not found{}", service_name(.service), looked_in(.looked))]
+    ServiceNotFound {
+        /// The service, unless it may be part of a password.
+        service: Option<String>,
+        /// The service files read, which do not have it.
+        looked: Vec<PathBuf>,
+    },
+    /// A service file exists but cannot be read.
+    #[error("cannot read service file `{}`", path.display())]
+    ServiceFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A line of the service's group that libpq would refuse too.
+    #[error("service file `{}` line {line}: {problem}", path.display())]
+    ServiceFileLine {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// What is wrong with it (never its value).
+        problem: String,
+    },
     /// The password on a matching line of the password file is not UTF-8.
     #[error("password file `{}` line {line}: the password is not UTF-8", path.display())]
     PasswordFileNotUtf8 {
@@ -141,6 +168,25 @@ pub enum ConnInfoError {
         /// The line, from 1.
         line: usize,
     },
+}
+
+/// `` `name` ``, or words that do not show it.
+fn service_name(service: &Option<String>) -> String {
+    match service {
+        Some(name) => format!("`{}`", name.escape_debug()),
+        None => format!("named in the connection string{PASSWORD_HINT}"),
+    }
+}
+
+/// Where a service was sought, for [`ConnInfoError::ServiceNotFound`].
+fn looked_in(looked: &[PathBuf]) -> String {
+    if looked.is_empty() {
+        return ": no service file (~/.pg_service.conf, or the files PGSERVICEFILE and \
+                PGSYSCONFDIR name)"
+            .to_owned();
+    }
+    let files: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+    format!(" in {}", files.join(" or "))
 }
 
 /// `` `value` `` with a leading space, or nothing for a hidden value.

@@ -5,7 +5,8 @@
 //! The input is a `postgres://` / `postgresql://` URL or a `keyword=value`
 //! connection string (libpq's two forms, parsed by libpq's rules: percent
 //! decoding, `[v6]` hosts, host lists, quoting and backslash escapes). Every
-//! setting it does not give comes from libpq's environment variable
+//! setting it does not give comes from the service file's group it names
+//! (`service`, `PGSERVICE`), then libpq's environment variable
 //! (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, ...), then the password file
 //! (`PGPASSFILE`, else `~/.pgpass`), then libpq's defaults. The environment
 //! is read through an [`Environment`], so tests never touch the real one.
@@ -19,7 +20,7 @@
 //!   keepalives to 30 s idle, 10 s interval, 3 probes (libpq: the system's,
 //!   two hours idle on Linux). A migration can sit in a lock wait for a long
 //!   time, and a dead peer should be noticed within a minute.
-//! - What dmig cannot honour (a service file, `require_auth`, revocation
+//! - What dmig cannot honour (`require_auth`, revocation
 //!   lists, GSSAPI encryption, ...) is an error naming the keyword or the
 //!   environment variable, never silently ignored.
 //! - A URL with a raw `@` after its user info is refused. libpq ends the user
@@ -40,6 +41,7 @@
 //! settings (`settings.rs`, which also holds libpq's keyword table and adds
 //! the environment); `resolve.rs` checks them and fills in the defaults, with
 //! `ssl.rs` for the TLS settings and `passfile.rs` for the password file;
+//! `service.rs` reads the service file before the environment is added;
 //! `redact.rs` hides passwords in what messages show; `error.rs` holds
 //! [`ConnInfoError`].
 
@@ -48,6 +50,7 @@ mod keywords;
 mod passfile;
 mod redact;
 mod resolve;
+mod service;
 mod settings;
 mod ssl;
 #[cfg(test)]
@@ -188,6 +191,8 @@ pub enum Origin {
     ConnString,
     /// An environment variable, such as `PGPORT`.
     Env(&'static str),
+    /// The group of the service file that `service` (or `PGSERVICE`) names.
+    ServiceFile,
 }
 
 impl Origin {
@@ -211,6 +216,7 @@ impl fmt::Display for Origin {
             Origin::Url => f.write_str("in the database URL"),
             Origin::ConnString => f.write_str("in the connection string"),
             Origin::Env(name) => write!(f, "from {name}"),
+            Origin::ServiceFile => f.write_str("in the service file"),
         }
     }
 }
@@ -276,7 +282,20 @@ pub struct Environment<'a> {
     /// given ([`DEFAULT_SOCKET_DIRS`]). A host equal to one of them matches
     /// `localhost` in the password file.
     pub socket_dirs: Vec<PathBuf>,
+    /// Directories searched, in order, for the system-wide
+    /// `pg_service.conf` when `PGSYSCONFDIR` is not set
+    /// ([`DEFAULT_SYSCONF_DIRS`]).
+    pub sysconf_dirs: Vec<PathBuf>,
 }
+
+/// Where libpq builds look for the system-wide `pg_service.conf`
+/// (`pg_config --sysconfdir`): Debian and Ubuntu, the PGDG RPMs, a build
+/// from source.
+pub const DEFAULT_SYSCONF_DIRS: &[&str] = &[
+    "/etc/postgresql-common",
+    "/etc/sysconfig/pgsql",
+    "/usr/local/pgsql/etc",
+];
 
 fn system_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -295,6 +314,7 @@ impl Environment<'static> {
             var: &system_var,
             home,
             socket_dirs: DEFAULT_SOCKET_DIRS.iter().map(PathBuf::from).collect(),
+            sysconf_dirs: DEFAULT_SYSCONF_DIRS.iter().map(PathBuf::from).collect(),
         }
     }
 }
@@ -430,7 +450,7 @@ impl ConnInfo {
     /// ```
     /// use dmig::online::pg::conninfo::{ConnInfo, Environment};
     /// let var = |name: &str| (name == "PGPORT").then(|| "5433".to_owned());
-    /// let env = Environment { var: &var, home: None, socket_dirs: Vec::new() };
+    /// let env = Environment { var: &var, home: None, socket_dirs: Vec::new(), sysconf_dirs: Vec::new() };
     /// let info = ConnInfo::parse_with("postgres://app@db/shop", &env)?;
     /// assert_eq!(info.ports, [5433]);
     /// # Ok::<(), dmig::online::pg::conninfo::ConnInfoError>(())
@@ -444,6 +464,7 @@ impl ConnInfo {
                 keywords::parse_keywords(input, &mut settings)?;
             }
         }
+        service::apply(&mut settings, env)?;
         settings.add_environment(env);
         resolve::resolve(settings, env)
     }
@@ -563,6 +584,7 @@ mod tests {
                 var: &lookup,
                 home: None,
                 socket_dirs: Vec::new(),
+                sysconf_dirs: Vec::new(),
             }
             .names_a_server()
         };

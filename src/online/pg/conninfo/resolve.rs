@@ -175,13 +175,6 @@ pub(super) fn resolve(
 
 /// Refuses what dmig cannot honour, naming the keyword or variable.
 fn refuse_unsupported(s: &Settings) -> Result<(), ConnInfoError> {
-    if let Some(raw) = s.nonempty("service") {
-        return Err(unsupported(
-            raw,
-            "service",
-            "dmig does not read pg_service.conf; give host, port, dbname and user instead",
-        ));
-    }
     for (name, reason) in UNSUPPORTED {
         if let Some(raw) = s.nonempty(name) {
             return Err(unsupported(raw, name, reason));
@@ -582,8 +575,8 @@ mod tests {
         );
         assert_eq!(
             TestEnv::new().var("PGSERVICE", "prod").err("").to_string(),
-            "connection option `service` from PGSERVICE is not supported: dmig does not read \
-             pg_service.conf; give host, port, dbname and user instead"
+            "definition of service `prod` not found: no service file (~/.pg_service.conf, or \
+             the files PGSERVICEFILE and PGSYSCONFDIR name)"
         );
         assert_eq!(
             TestEnv::new()
@@ -757,7 +750,6 @@ mod tests {
     #[test]
     fn what_dmig_cannot_honour_is_refused_by_name() {
         for (input, keyword) in [
-            ("service=prod", "service"),
             ("sslcrl=/crl.pem", "sslcrl"),
             ("sslcrldir=/crl", "sslcrldir"),
             ("requirepeer=postgres", "requirepeer"),

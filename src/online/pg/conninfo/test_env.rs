@@ -17,6 +17,7 @@ pub(super) struct TestEnv {
     vars: HashMap<String, String>,
     home: Option<PathBuf>,
     socket_dirs: Vec<PathBuf>,
+    sysconf_dirs: Vec<PathBuf>,
 }
 
 impl TestEnv {
@@ -39,12 +40,18 @@ impl TestEnv {
         self
     }
 
+    pub(super) fn sysconf_dir(mut self, dir: &Path) -> TestEnv {
+        self.sysconf_dirs.push(dir.to_owned());
+        self
+    }
+
     pub(super) fn parse(&self, input: &str) -> Result<ConnInfo, ConnInfoError> {
         let lookup = |name: &str| self.vars.get(name).cloned();
         let env = Environment {
             var: &lookup,
             home: self.home.clone(),
             socket_dirs: self.socket_dirs.clone(),
+            sysconf_dirs: self.sysconf_dirs.clone(),
         };
         ConnInfo::parse_with(input, &env)
     }
