@@ -36,13 +36,6 @@ pub(super) fn apply(settings: &mut Settings, env: &Environment<'_>) -> Result<()
         .filter(|path| !path.is_empty())
         .map(PathBuf::from)
         .or_else(|| env.home.as_ref().map(|home| home.join(".pg_service.conf")));
-    if let Some(path) = user {
-        match service.apply_file(&path, settings)? {
-            Some(true) => return Ok(()),
-            Some(false) => looked.push(path),
-            None => {}
-        }
-    }
     let system = match (env.var)("PGSYSCONFDIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => Some(Path::new(&dir).join(SYSTEM_FILE)),
         None => env
@@ -51,7 +44,8 @@ pub(super) fn apply(settings: &mut Settings, env: &Environment<'_>) -> Result<()
             .map(|dir| dir.join(SYSTEM_FILE))
             .find(|path| path.exists()),
     };
-    if let Some(path) = system {
+    // The user's file first: its group wins.
+    for path in [user, system].into_iter().flatten() {
         match service.apply_file(&path, settings)? {
             Some(true) => return Ok(()),
             Some(false) => looked.push(path),
